@@ -1,0 +1,94 @@
+"""weakcache: memoization that never keeps ``self`` alive.
+
+``weakcache.lru_cache``, ``weakcache.cache`` and ``weakcache.cached_property``
+are drop-ins for their ``functools`` namesakes. On a method, the instance is
+held *weakly*: its cache entries are evicted the moment the instance dies, so
+a cached method no longer leaks every object it was called on. One LRU bound
+(``maxsize``) still caps memory across all instances. The cache itself is a C
+library (libweakcache) wrapped by the extension ``weakcache._weakcache``.
+
+What happens to memory
+----------------------
+* On functions, entries hold their arguments and result strongly until they
+  are evicted (LRU), cleared, or the function object dies: exactly as
+  functools does.
+* On methods (a function decorated in a class body), entries hold the other
+  arguments and the result strongly, but the instance only weakly. When the
+  last outside reference to the instance goes, its entries go with it, at
+  once, with no ``gc.collect()`` needed.
+* An instance that cannot be weakly referenced (a namedtuple, a ``__slots__``
+  class without ``'__weakref__'``) falls back to functools' behaviour: it is
+  part of the key and held strongly until evicted. With ``maxsize=None`` that
+  is a leak, so :class:`NotWeakrefableWarning` is issued once per method.
+* A result that references its own instance (``return self``, a bound
+  method, a child with a parent pointer) keeps the instance alive until the
+  entry is evicted: :class:`OwnerCycleWarning` is issued once per method.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+from ._weakcache import (
+    CacheInfo,
+    NotWeakrefableWarning,
+    OwnerCycleWarning,
+    WeakcacheWarning,
+    _build_info,
+    _lru_cache_wrapper,
+    _owner_count,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CacheInfo",
+    "NotWeakrefableWarning",
+    "OwnerCycleWarning",
+    "WeakcacheWarning",
+    "cache",
+    "lru_cache",
+    "build_info",
+]
+
+
+def _wrap(user_function: Callable[..., Any], maxsize: int | None, typed: bool) -> Any:
+    wrapper = _lru_cache_wrapper(user_function, maxsize, typed, CacheInfo)
+    wrapper.cache_parameters = lambda: {"maxsize": maxsize, "typed": typed}
+    return functools.update_wrapper(wrapper, user_function)
+
+
+def lru_cache(maxsize: Any = 128, typed: bool = False) -> Any:
+    """Memoize a function or method in a bounded LRU cache.
+
+    Same signature and behaviour as :func:`functools.lru_cache`, except on
+    methods: the instance is held weakly and its entries die with it.
+    ``maxsize`` bounds the number of entries across all instances
+    (``None``: unbounded, ``0``: no caching). ``typed=True`` caches
+    arguments of different types separately. ``obj.method.cache_clear()``
+    drops that instance's entries; ``Class.method.cache_clear()`` drops all.
+    """
+    if isinstance(maxsize, int):
+        if maxsize < 0:
+            maxsize = 0
+    elif callable(maxsize) and isinstance(typed, bool):
+        user_function, maxsize = maxsize, 128
+        return _wrap(user_function, maxsize, typed)
+    elif maxsize is not None:
+        raise TypeError("Expected first argument to be an integer, a callable, or None")
+
+    def decorating_function(user_function: Callable[..., Any]) -> Any:
+        return _wrap(user_function, maxsize, typed)
+
+    return decorating_function
+
+
+def cache(user_function: Callable[..., Any]) -> Any:
+    """``lru_cache(maxsize=None)``: unbounded, but on methods each instance's
+    entries still die with the instance."""
+    return lru_cache(maxsize=None)(user_function)
+
+
+def build_info() -> dict[str, str]:
+    """Versions of the package, the C core and uthash, and the build flags."""
+    return dict(_build_info())
