@@ -62,11 +62,14 @@
  *    is done; nested calls (made from callbacks) only append. So a key that
  *    `equal` is looking at stays valid even if the callback removes its
  *    entry, and free_* callbacks always see a consistent cache.
- * 3. Every change bumps cache->version. A lookup compares the version before
- *    and after each `equal` call; if it moved, the chain it was walking may
- *    be gone, so it starts again (re-resolving the owner's group, which the
- *    callback may have freed). After WC_MAX_RESTARTS it reports WC_ECHANGED.
- *    Iterators use the same version to report WC_ECHANGED.
+ * 3. Adding or removing an entry bumps cache->version. A lookup compares the
+ *    version before and after each `equal` call; if it moved, the chain it was
+ *    walking may be gone, so it starts again (re-resolving the owner's group,
+ *    which the callback may have freed). After WC_MAX_RESTARTS it reports
+ *    WC_ECHANGED. A hit only relinks the LRU list, which lookups never walk,
+ *    so it bumps cache->moves instead: a callback may hit the cache without
+ *    making the lookup that called it start over. Iterators walk the LRU
+ *    list and check both counters.
  * 4. wc_put does everything that can fail (allocation, the lookup's
  *    callbacks) before it links anything; the group it needs is looked up
  *    only after the last callback has returned.
@@ -434,7 +437,7 @@ int wc_get(wc_cache *cache, wc_owner *owner, uint64_t hash, const void *key,
     if (r == 1) {
         lru_touch(cache, e);
         cache->hits++;
-        cache->version++;
+        cache->moves++;
         *value_out = e->value;
         if (cache->ops.retain_value != NULL)
             cache->ops.retain_value(cache->ctx, e->value);
@@ -677,7 +680,7 @@ void wc_iter_init(wc_iter *it, wc_cache *cache)
     if (cache != NULL) {
         wc__entry *tail = ELMT_FROM_HH(cache->head->hh.tbl, cache->head->hh.tbl->tail);
         it->next = tail != &cache->sentinel ? tail : NULL;
-        it->version = cache->version;
+        it->version = cache->version + cache->moves;
     }
 }
 
@@ -687,7 +690,7 @@ int wc_iter_next(wc_iter *it, wc_item *out)
     wc__group *g;
     if (it == NULL || out == NULL || it->cache == NULL)
         return WC_EINVAL;
-    if (it->version != it->cache->version)
+    if (it->version != it->cache->version + it->cache->moves)
         return WC_ECHANGED;
     e = it->next;
     if (e == NULL)

@@ -46,7 +46,8 @@ struct wc_cache {
     uint64_t max_weight;
     size_t size;
     uint64_t weight;
-    uint64_t version;            /* bumped by every change, LRU moves included */
+    uint64_t version;            /* bumped when an entry is added or removed */
+    uint64_t moves;              /* bumped when a hit reorders the LRU list */
     uint64_t hits, misses, inserts;
     uint64_t evictions[WC_EVICT__COUNT];
     wc_ops ops;

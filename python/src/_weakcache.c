@@ -54,12 +54,9 @@
  * The GIL serialises threads; a thread switch can only happen inside one of
  * the Python calls above, which the core already treats as re-entry.
  */
-#include "compat.h"
+#include "module.h"
 
-#include <stdint.h>
 #include <string.h>
-
-#include "weakcache.h"
 
 #ifndef WC_PY_VERSION
 #define WC_PY_VERSION "0.0.0"
@@ -71,33 +68,6 @@
 /* ------------------------------------------------------------------ */
 /* Types and state                                                     */
 /* ------------------------------------------------------------------ */
-
-typedef struct {
-    PyWeakReference wr;   /* must come first: this is a weakref.ref */
-    wc_owner owner;
-    uintptr_t addr;       /* the referent's address, the registry key */
-} OwnerRef;
-
-typedef struct {
-    OwnerRef **slots;     /* NULL, DUMMY or a record (a strong reference) */
-    size_t mask;          /* capacity - 1, capacity a power of two */
-    size_t used;          /* live records */
-    size_t filled;        /* live records + DUMMY slots */
-} Registry;
-
-typedef struct {
-    PyTypeObject *wrapper_type;
-    PyTypeObject *bound_type;
-    PyTypeObject *ownerref_type;
-    PyObject *cache_info_type;
-    PyObject *kwd_mark;
-    PyObject *owner_died;          /* the weakref callback */
-    PyObject *warning;             /* WeakcacheWarning */
-    PyObject *not_weakrefable_warning;
-    PyObject *owner_cycle_warning;
-    Registry registry;
-    wc_owner no_entries;           /* never holds entries: counts misses */
-} ModState;
 
 typedef struct {
     PyObject_HEAD
@@ -181,11 +151,12 @@ static int registry_resize(Registry *reg, size_t capacity)
 static int registry_add(Registry *reg, OwnerRef *rec)
 {
     size_t i;
-    if (reg->slots == NULL || (reg->filled + 1) * 3 > (reg->mask + 1) * 2) {
+    /* Load stays between 1/2 and 3/4: 11-16 bytes of table per owner. */
+    if (reg->slots == NULL || (reg->filled + 1) * 4 > (reg->mask + 1) * 3) {
         size_t cap = 16;
-        while (cap * 2 < (reg->used + 1) * 3 + 1)
+        while (cap < (reg->used + 1) * 2)
             cap *= 2;
-        if (registry_resize(reg, cap * 2) < 0)
+        if (registry_resize(reg, cap) < 0)
             return -1;
     }
     for (i = registry_slot(reg, rec->addr);; i = (i + 1) & reg->mask) {
@@ -217,7 +188,7 @@ static int registry_remove(Registry *reg, OwnerRef *rec)
     reg->used--;
     if (reg->mask + 1 > 64 && reg->used * 8 < reg->mask + 1) {
         size_t cap = 16;
-        while (cap < reg->used * 3)
+        while (cap < reg->used * 2 + 2)
             cap *= 2;
         if (registry_resize(reg, cap) < 0)
             PyErr_Clear();   /* keeping the larger table is fine */
@@ -234,7 +205,7 @@ static void owner_record_drop(OwnerRef *rec)
 
 /* The live record of `obj`, or NULL. A record whose weakref no longer points
  * at obj belongs to a dead object that had this address: drop it now. */
-static OwnerRef *owner_lookup(ModState *st, PyObject *obj)
+OwnerRef *wcpy_owner_lookup(ModState *st, PyObject *obj)
 {
     OwnerRef *rec = registry_find(&st->registry, (uintptr_t)obj);
     if (rec == NULL || wc_weakref_is((PyObject *)rec, obj))
@@ -245,10 +216,10 @@ static OwnerRef *owner_lookup(ModState *st, PyObject *obj)
 }
 
 /* The record of obj, created if needed (borrowed). NULL with an exception. */
-static OwnerRef *owner_get_or_create(ModState *st, PyObject *obj)
+OwnerRef *wcpy_owner_get_or_create(ModState *st, PyObject *obj)
 {
     PyObject *args[2];
-    OwnerRef *rec = owner_lookup(st, obj);
+    OwnerRef *rec = wcpy_owner_lookup(st, obj);
     if (rec != NULL)
         return rec;
     args[0] = obj;
@@ -339,7 +310,7 @@ static void obj_incref(void *ctx, void *obj)
     Py_INCREF((PyObject *)obj);
 }
 
-static const wc_ops py_ops = {key_equal, obj_decref, obj_decref, obj_incref, NULL};
+const wc_ops wcpy_ops = {key_equal, obj_decref, obj_decref, obj_incref, NULL};
 
 static void *py_malloc(void *ctx, size_t size)
 {
@@ -355,9 +326,9 @@ static void py_free(void *ctx, void *ptr, size_t size)
 }
 
 /* PyMem: every byte shows in tracemalloc, small blocks come from pymalloc. */
-static const wc_allocator py_allocator = {py_malloc, py_free, NULL};
+const wc_allocator wcpy_allocator = {py_malloc, py_free, NULL};
 
-static PyObject *set_core_error(int status)
+PyObject *wcpy_core_error(int status)
 {
     if (PyErr_Occurred())
         return NULL;
@@ -372,25 +343,32 @@ static PyObject *set_core_error(int status)
 /* ------------------------------------------------------------------ */
 
 /* Can a lone argument stand for its own key? Only if it can never compare
- * equal to a tuple key built for a call with other arguments. */
-static int stands_alone(PyObject *arg)
+ * equal to a tuple key built for a call with other arguments. For functions
+ * we follow functools exactly (exact int and str only), so that the same
+ * calls share entries as they do there: f(1) and f(1.0) are two entries. On
+ * methods functools' key always holds self, so f(1) and f(1.0) share one
+ * entry there; any type whose equality cannot match a tuple keeps that. */
+static int stands_alone(PyObject *arg, int is_method)
 {
     PyTypeObject *t = Py_TYPE(arg);
-    if (t == &PyLong_Type || t == &PyUnicode_Type || t == &PyFloat_Type ||
-        t == &PyBytes_Type || t == &PyBool_Type || arg == Py_None)
+    if (t == &PyLong_Type || t == &PyUnicode_Type)
+        return 1;
+    if (!is_method)
+        return 0;
+    if (t == &PyFloat_Type || t == &PyBytes_Type || t == &PyBool_Type || arg == Py_None)
         return 1;
     return t->tp_richcompare == PyBaseObject_Type.tp_richcompare;
 }
 
 /* Build the key for args[0:nargs] plus keywords. Returns a new reference. */
 static PyObject *make_key(ModState *st, PyObject *const *args, Py_ssize_t nargs,
-                          PyObject *kwnames, int typed)
+                          PyObject *kwnames, int typed, int owned)
 {
     Py_ssize_t nkw = kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0;
     Py_ssize_t size, i, pos = 0;
     PyObject *key;
 
-    if (nkw == 0 && !typed && nargs == 1 && stands_alone(args[0]))
+    if (nkw == 0 && !typed && nargs == 1 && stands_alone(args[0], owned))
         return Py_NewRef(args[0]);
     size = nargs + (nkw ? 1 + 2 * nkw : 0) + (typed ? nargs + nkw : 0);
     key = PyTuple_New(size);
@@ -528,7 +506,7 @@ static PyObject *call_and_store(Wrapper *self, PyObject *owner_obj, PyObject *ke
     if (result == NULL)
         return NULL;
     if (owner_obj != NULL) {
-        rec = owner_get_or_create(self->state, owner_obj);
+        rec = wcpy_owner_get_or_create(self->state, owner_obj);
         if (rec == NULL)
             goto error;
         if (references_owner(result, owner_obj) && warn_cycle(self, owner_obj) < 0)
@@ -540,7 +518,7 @@ static PyObject *call_and_store(Wrapper *self, PyObject *owner_obj, PyObject *ke
     if (r != WC_OK) {
         Py_DECREF(key);
         Py_DECREF(result);
-        set_core_error(r);
+        wcpy_core_error(r);
         goto error;
     }
     return result;
@@ -574,9 +552,9 @@ static PyObject *wrapper_call_impl(Wrapper *self, PyObject *const *args, size_t 
         }
     }
     if (owner_obj != NULL)
-        key = make_key(st, args + 1, nargs - 1, kwnames, self->typed);
+        key = make_key(st, args + 1, nargs - 1, kwnames, self->typed, 1);
     else
-        key = make_key(st, args, nargs, kwnames, self->typed);
+        key = make_key(st, args, nargs, kwnames, self->typed, 0);
     if (key == NULL)
         return NULL;
     hash = PyObject_Hash(key);
@@ -585,7 +563,7 @@ static PyObject *wrapper_call_impl(Wrapper *self, PyObject *const *args, size_t 
         return NULL;
     }
     if (owner_obj != NULL) {
-        rec = owner_lookup(st, owner_obj);
+        rec = wcpy_owner_lookup(st, owner_obj);
         r = wc_get(self->cache, rec != NULL ? &rec->owner : &st->no_entries,
                    (uint64_t)hash, key, (void **)&value);
     } else {
@@ -597,7 +575,7 @@ static PyObject *wrapper_call_impl(Wrapper *self, PyObject *const *args, size_t 
     }
     if (r != WC_NOTFOUND) {
         Py_DECREF(key);
-        return set_core_error(r);
+        return wcpy_core_error(r);
     }
     result = call_and_store(self, owner_obj, key, hash, args, nargsf, kwnames);
     Py_DECREF(key);
@@ -649,8 +627,8 @@ static PyObject *wrapper_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         return NULL;
     memset(&config, 0, sizeof config);
     config.max_entries = maxsize > 0 ? (size_t)maxsize : 0;
-    config.ops = &py_ops;
-    config.allocator = &py_allocator;
+    config.ops = &wcpy_ops;
+    config.allocator = &wcpy_allocator;
     if (wc_cache_new(&config, &self->cache) != WC_OK) {
         Py_DECREF(self);
         return PyErr_NoMemory();
@@ -744,7 +722,7 @@ static PyObject *wrapper_cache_clear(PyObject *op, PyObject *unused)
     self->hits_base = stats.hits;
     self->misses_base = stats.misses + self->uncached_misses;
     if (wc_clear(self->cache) != WC_OK)
-        return set_core_error(WC_EINVAL);
+        return wcpy_core_error(WC_EINVAL);
     if (PyErr_Occurred())
         return NULL;
     Py_RETURN_NONE;
@@ -820,8 +798,10 @@ static PyObject *wrapper_descr_get(PyObject *op, PyObject *obj, PyObject *type)
 {
     Wrapper *self = (Wrapper *)op;
     (void)type;
-    if (obj == NULL || obj == Py_None || !self->is_method)
+    if (obj == NULL || obj == Py_None)
         return Py_NewRef(op);
+    if (!self->is_method)   /* functools: an ordinary bound method */
+        return PyMethod_New(op, obj);
     return bound_new(self, obj);
 }
 
@@ -945,42 +925,202 @@ static void bound_dealloc(PyObject *op)
     Py_DECREF(tp);
 }
 
-/* The owner record of b->self in b's cache, or NULL (no entries yet). */
-static OwnerRef *bound_record(Bound *b)
+static int is_weakrefable(PyObject *obj)
 {
-    if (Py_TYPE(b->self)->tp_weaklistoffset == 0)
+    return Py_TYPE(obj)->tp_weaklistoffset != 0;
+}
+
+/* Fallback owners (not weakly referenceable) are the first item of their
+ * entries' key tuples. Is `key` one of obj's? */
+static int key_of_fallback_owner(PyObject *key, PyObject *obj)
+{
+    return PyTuple_CheckExact(key) && PyTuple_GET_SIZE(key) > 0 && PyTuple_GET_ITEM(key, 0) == obj;
+}
+
+/* The keys of a fallback owner's entries: a new list, or NULL on error. */
+static PyObject *fallback_owner_keys(Wrapper *w, PyObject *obj)
+{
+    PyObject *keys = PyList_New(0);
+    wc_iter it;
+    wc_item item;
+    if (keys == NULL)
         return NULL;
-    return owner_lookup(b->wrapper->state, b->self);
+    wc_iter_init(&it, w->cache);
+    while (wc_iter_next(&it, &item) == 1) {   /* no callbacks run while iterating */
+        if (key_of_fallback_owner((PyObject *)item.key, obj) &&
+            PyList_Append(keys, (PyObject *)item.key) < 0) {
+            Py_DECREF(keys);
+            return NULL;
+        }
+    }
+    return keys;
 }
 
 static PyObject *bound_cache_info(PyObject *op, PyObject *unused)
 {
     Bound *b = (Bound *)op;
-    OwnerRef *rec = bound_record(b);
+    size_t n = 0;
     (void)unused;
-    return make_cache_info(b->wrapper, rec != NULL ? wc_owner_count(&rec->owner, b->wrapper->cache) : 0);
+    if (is_weakrefable(b->self)) {
+        OwnerRef *rec = wcpy_owner_lookup(b->wrapper->state, b->self);
+        if (rec != NULL)
+            n = wc_owner_count(&rec->owner, b->wrapper->cache);
+    } else {
+        wc_iter it;
+        wc_item item;
+        wc_iter_init(&it, b->wrapper->cache);
+        while (wc_iter_next(&it, &item) == 1)
+            n += (size_t)key_of_fallback_owner((PyObject *)item.key, b->self);
+    }
+    return make_cache_info(b->wrapper, n);
 }
 
 static PyObject *bound_cache_clear(PyObject *op, PyObject *unused)
 {
     Bound *b = (Bound *)op;
-    OwnerRef *rec = bound_record(b);
     (void)unused;
-    if (rec != NULL) {
-        Py_INCREF(rec);
-        wc_cache_clear_owner(b->wrapper->cache, &rec->owner);
-        Py_DECREF(rec);
+    if (is_weakrefable(b->self)) {
+        OwnerRef *rec = wcpy_owner_lookup(b->wrapper->state, b->self);
+        if (rec != NULL) {
+            Py_INCREF(rec);
+            wc_cache_clear_owner(b->wrapper->cache, &rec->owner);
+            Py_DECREF(rec);
+        }
+    } else {
+        /* Collect first (iterating runs no Python code), then remove each
+         * key: hashing a tuple we hashed before gives the same value, and the
+         * stored key object is found by identity without calling __eq__. */
+        PyObject *keys = fallback_owner_keys(b->wrapper, b->self);
+        Py_ssize_t i;
+        if (keys == NULL)
+            return NULL;
+        for (i = 0; i < PyList_GET_SIZE(keys); i++) {
+            PyObject *key = PyList_GET_ITEM(keys, i);
+            Py_hash_t h = PyObject_Hash(key);
+            int r;
+            if (h == -1) {
+                Py_DECREF(keys);
+                return NULL;
+            }
+            r = wc_remove(b->wrapper->cache, NULL, (uint64_t)h, key);
+            if (r < 0) {
+                Py_DECREF(keys);
+                return wcpy_core_error(r);
+            }
+        }
+        Py_DECREF(keys);
     }
     if (PyErr_Occurred())
         return NULL;
     Py_RETURN_NONE;
 }
 
+/* pickle / copy: like a bound method, rebuild as getattr(obj, name). */
+static PyObject *bound_reduce(PyObject *op, PyObject *unused)
+{
+    Bound *b = (Bound *)op;
+    PyObject *name, *builtins, *getattr_fn, *r;
+    (void)unused;
+    name = PyObject_GetAttrString((PyObject *)b->wrapper, "__name__");
+    if (name == NULL)
+        return NULL;
+    builtins = PyEval_GetBuiltins();   /* borrowed */
+    getattr_fn = builtins != NULL ? PyDict_GetItemString(builtins, "getattr") : NULL;
+    if (getattr_fn == NULL) {
+        Py_DECREF(name);
+        PyErr_SetString(PyExc_RuntimeError, "builtins.getattr not found");
+        return NULL;
+    }
+    r = Py_BuildValue("O(ON)", getattr_fn, b->self, name);
+    return r;
+}
+
+/* inspect.signature(obj.m): the wrapper's signature without its first
+ * parameter, as for a bound method. */
+static PyObject *bound_signature(PyObject *op, void *closure)
+{
+    Bound *b = (Bound *)op;
+    PyObject *inspect, *sig, *params = NULL, *values = NULL, *rest = NULL, *kw = NULL, *r = NULL;
+    (void)closure;
+    inspect = PyImport_ImportModule("inspect");
+    if (inspect == NULL)
+        return NULL;
+    sig = PyObject_CallMethod(inspect, "signature", "O", (PyObject *)b->wrapper);
+    Py_DECREF(inspect);
+    if (sig == NULL)
+        return NULL;
+    params = PyObject_GetAttrString(sig, "parameters");
+    if (params == NULL)
+        goto done;
+    values = PyObject_CallMethod(params, "values", NULL);
+    if (values == NULL)
+        goto done;
+    rest = PySequence_List(values);
+    if (rest == NULL)
+        goto done;
+    if (PyList_GET_SIZE(rest) > 0 && PySequence_DelItem(rest, 0) < 0)
+        goto done;
+    kw = Py_BuildValue("{s:O}", "parameters", rest);
+    if (kw == NULL)
+        goto done;
+    {
+        PyObject *replace = PyObject_GetAttrString(sig, "replace");
+        if (replace == NULL)
+            goto done;
+        PyObject *empty = PyTuple_New(0);
+        if (empty != NULL) {
+            r = PyObject_Call(replace, empty, kw);
+            Py_DECREF(empty);
+        }
+        Py_DECREF(replace);
+    }
+done:
+    Py_XDECREF(kw);
+    Py_XDECREF(rest);
+    Py_XDECREF(values);
+    Py_XDECREF(params);
+    Py_DECREF(sig);
+    return r;
+}
+
+/* Attributes that describe the function come from the wrapper, not from
+ * this type (its __doc__ and __module__ would shadow them). */
+static PyObject *bound_forward(PyObject *op, void *closure)
+{
+    return PyObject_GetAttrString((PyObject *)((Bound *)op)->wrapper, (const char *)closure);
+}
+
+/* _bound_method(func, obj): what weakref.WeakMethod uses to rebuild it. */
+static PyObject *bound_tp_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    PyObject *func, *obj;
+    ModState *st = PyType_GetModuleState(type);
+    if (kwds != NULL && PyDict_GET_SIZE(kwds) != 0) {
+        PyErr_SetString(PyExc_TypeError, "_bound_method() takes no keyword arguments");
+        return NULL;
+    }
+    if (!PyArg_UnpackTuple(args, "_bound_method", 2, 2, &func, &obj))
+        return NULL;
+    if (!PyObject_TypeCheck(func, st->wrapper_type)) {
+        PyErr_SetString(PyExc_TypeError, "_bound_method() expects a weakcache lru_cache wrapper");
+        return NULL;
+    }
+    return bound_new((Wrapper *)func, obj);
+}
+
+/* Unknown attributes (cache_parameters, attributes set on the function) come
+ * from the wrapper. Dunders do not: the wrapper's __copy__, __deepcopy__ or
+ * __reduce_ex__ would make copy and pickle return the unbound wrapper. */
 static PyObject *bound_getattro(PyObject *op, PyObject *name)
 {
     PyObject *r = PyObject_GenericGetAttr(op, name);
+    Py_ssize_t n;
     if (r != NULL || !PyErr_ExceptionMatches(PyExc_AttributeError))
         return r;
+    n = PyUnicode_GET_LENGTH(name);
+    if (n > 4 && PyUnicode_READ_CHAR(name, 0) == '_' && PyUnicode_READ_CHAR(name, 1) == '_' &&
+        PyUnicode_READ_CHAR(name, n - 1) == '_' && PyUnicode_READ_CHAR(name, n - 2) == '_')
+        return NULL;
     PyErr_Clear();
     return PyObject_GetAttr((PyObject *)((Bound *)op)->wrapper, name);
 }
@@ -1019,6 +1159,7 @@ static PyMethodDef bound_methods[] = {
     {"cache_info", bound_cache_info, METH_NOARGS,
      "hits, misses and maxsize of the whole cache; currsize counts this instance's entries."},
     {"cache_clear", bound_cache_clear, METH_NOARGS, "Drop this instance's entries only."},
+    {"__reduce__", bound_reduce, METH_NOARGS, NULL},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1029,7 +1170,19 @@ static PyMemberDef bound_members[] = {
     {NULL, 0, 0, 0, NULL},
 };
 
+static PyGetSetDef bound_getset[] = {
+    {"__signature__", bound_signature, NULL, NULL, NULL},
+    {"__doc__", bound_forward, NULL, NULL, (void *)"__doc__"},
+    {"__module__", bound_forward, NULL, NULL, (void *)"__module__"},
+    {"__name__", bound_forward, NULL, NULL, (void *)"__name__"},
+    {"__qualname__", bound_forward, NULL, NULL, (void *)"__qualname__"},
+    {"__wrapped__", bound_forward, NULL, NULL, (void *)"__wrapped__"},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
 static PyType_Slot bound_slots[] = {
+    {Py_tp_new, (void *)bound_tp_new},
+    {Py_tp_getset, bound_getset},
     {Py_tp_dealloc, (void *)bound_dealloc},
     {Py_tp_traverse, (void *)bound_traverse},
     {Py_tp_clear, (void *)bound_clear},
@@ -1040,8 +1193,6 @@ static PyType_Slot bound_slots[] = {
     {Py_tp_hash, (void *)bound_hash},
     {Py_tp_methods, bound_methods},
     {Py_tp_members, bound_members},
-    {Py_tp_doc, (void *)"A cached method bound to an instance; cache_clear() and cache_info() "
-                        "apply to that instance."},
     {0, NULL},
 };
 
@@ -1094,7 +1245,7 @@ static PyObject *new_warning(PyObject *module, const char *qualified, PyObject *
 static int module_exec(PyObject *module)
 {
     ModState *st = state_of_module(module);
-    PyObject *weakref_mod, *ref_type, *collections, *namedtuple;
+    PyObject *weakref_mod, *ref_type, *bases, *collections, *namedtuple;
     static PyObject *package_name;   /* immortal-ish: one per process */
 
     wc_owner_init(&st->no_entries);
@@ -1108,8 +1259,12 @@ static int module_exec(PyObject *module)
     Py_DECREF(weakref_mod);
     if (ref_type == NULL)
         return -1;
-    st->ownerref_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &ownerref_spec, ref_type);
+    bases = PyTuple_Pack(1, ref_type);   /* 3.9 accepts only a tuple here */
     Py_DECREF(ref_type);
+    if (bases == NULL)
+        return -1;
+    st->ownerref_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &ownerref_spec, bases);
+    Py_DECREF(bases);
     if (st->ownerref_type == NULL)
         return -1;
     st->wrapper_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &wrapper_spec, NULL);
@@ -1163,7 +1318,7 @@ static int module_exec(PyObject *module)
         "OwnerCycleWarning");
     if (st->owner_cycle_warning == NULL)
         return -1;
-    return 0;
+    return wcpy_property_exec(module, st);
 }
 
 /* Release every owner: their entries leave every cache, then the records. */
@@ -1199,6 +1354,7 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->warning);
     Py_VISIT(st->not_weakrefable_warning);
     Py_VISIT(st->owner_cycle_warning);
+    Py_VISIT(st->cached_property_type);
     if (st->registry.slots != NULL)
         for (i = 0; i <= st->registry.mask; i++) {
             OwnerRef *r = st->registry.slots[i];
@@ -1221,6 +1377,7 @@ static int module_clear(PyObject *module)
     Py_CLEAR(st->warning);
     Py_CLEAR(st->not_weakrefable_warning);
     Py_CLEAR(st->owner_cycle_warning);
+    Py_CLEAR(st->cached_property_type);
     return 0;
 }
 

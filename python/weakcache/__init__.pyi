@@ -1,0 +1,59 @@
+# Type stubs for weakcache. The decorated callable keeps its parameters
+# (ParamSpec); on an instance, the first parameter (self) is bound away.
+import sys
+from typing import Any, Callable, Generic, NamedTuple, TypeVar, overload
+
+if sys.version_info >= (3, 10):
+    from typing import Concatenate, ParamSpec, TypedDict
+else:
+    from typing_extensions import Concatenate, ParamSpec, TypedDict
+
+__version__: str
+
+_P = ParamSpec("_P")
+_P2 = ParamSpec("_P2")
+_R = TypeVar("_R")
+_S = TypeVar("_S")
+
+class CacheInfo(NamedTuple):
+    hits: int
+    misses: int
+    maxsize: int | None
+    currsize: int
+
+class _CacheParameters(TypedDict):
+    maxsize: int | None
+    typed: bool
+
+class WeakcacheWarning(UserWarning): ...
+class NotWeakrefableWarning(WeakcacheWarning): ...
+class OwnerCycleWarning(WeakcacheWarning): ...
+
+class _bound_method(Generic[_P, _R]):
+    """``obj.method`` for a cached method: call it like the method; its
+    cache_clear() and cache_info() concern ``obj`` only."""
+    __self__: object
+    def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _R: ...
+    def cache_info(self) -> CacheInfo: ...
+    def cache_clear(self) -> None: ...
+    def cache_parameters(self) -> _CacheParameters: ...
+
+class _lru_cache_wrapper(Generic[_P, _R]):
+    __wrapped__: Callable[_P, _R]
+    def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _R: ...
+    def cache_info(self) -> CacheInfo: ...
+    def cache_clear(self) -> None: ...
+    def cache_parameters(self) -> _CacheParameters: ...
+    @overload
+    def __get__(self, instance: None, owner: type[Any] | None = None) -> _lru_cache_wrapper[_P, _R]: ...
+    @overload
+    def __get__(
+        self: _lru_cache_wrapper[Concatenate[_S, _P2], _R], instance: _S, owner: type[Any] | None = None
+    ) -> _bound_method[_P2, _R]: ...
+
+@overload
+def lru_cache(maxsize: int | None = 128, typed: bool = False) -> Callable[[Callable[_P, _R]], _lru_cache_wrapper[_P, _R]]: ...
+@overload
+def lru_cache(maxsize: Callable[_P, _R], typed: bool = False) -> _lru_cache_wrapper[_P, _R]: ...
+def cache(user_function: Callable[_P, _R], /) -> _lru_cache_wrapper[_P, _R]: ...
+def build_info() -> dict[str, str]: ...

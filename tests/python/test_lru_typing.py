@@ -1,0 +1,92 @@
+"""The type stubs: typed_sample.py passes ``mypy --strict`` (and runs), and a
+sample with deliberate mistakes is rejected on exactly the faulty lines."""
+import os
+import re
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SAMPLE = os.path.join(HERE, "typed_sample.py")
+
+# Each line marked "# E: <text>" must produce a mypy error containing <text>;
+# no other line may produce one.
+BAD_SAMPLE = textwrap.dedent(
+    '''\
+    from weakcache import cache, lru_cache
+
+
+    class Shape:
+        @lru_cache(maxsize=16)
+        def area(self, scale: int, *, exact: bool = False) -> float:
+            return 1.0 * scale
+
+        @cache
+        def name(self) -> str:
+            return "shape"
+
+
+    @lru_cache
+    def double(x: int) -> int:
+        return 2 * x
+
+
+    s = Shape()
+    ok: float = s.area(2, exact=True)
+    s.area("2")  # E: incompatible type "str"
+    s.area(2, exact="yes")  # E: incompatible type "str"
+    s.area(2, precise=True)  # E: Unexpected keyword argument "precise"
+    s.area()  # E: Missing positional argument "scale"
+    Shape.area(s, 2.5)  # E: incompatible type "float"
+    bad_result: str = s.area(2)  # E: Incompatible types in assignment
+    n: int = s.name().upper()  # E: Incompatible types in assignment
+    s.name.cache_clear(1)  # E: Too many arguments
+    s.name.no_such_method()  # E: has no attribute "no_such_method"
+    d: str = double(3)  # E: Incompatible types in assignment
+    double("3")  # E: incompatible type "str"
+    hits: str = double.cache_info().hits  # E: Incompatible types in assignment
+    Shape.name.cache_info().currsize + ""  # E: Unsupported operand types
+    '''
+)
+
+
+def run_mypy(target, tmp_path):
+    cmd = [
+        sys.executable, "-m", "mypy", "--strict", "--no-error-summary",
+        "--show-error-codes", "--cache-dir", str(tmp_path / "mypy_cache"), target,
+    ]
+    # Run outside the source tree so that the installed package (with its
+    # stubs) is the one mypy sees.
+    return subprocess.run(cmd, cwd=str(tmp_path), capture_output=True, text=True, timeout=300)
+
+
+def test_typed_sample_passes_mypy_strict(tmp_path):
+    proc = run_mypy(SAMPLE, tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "error" not in proc.stdout
+
+
+def test_typed_sample_runs():
+    proc = subprocess.run([sys.executable, SAMPLE], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_mypy_rejects_misuse(tmp_path):
+    bad = tmp_path / "bad_sample.py"
+    bad.write_text(BAD_SAMPLE)
+    proc = run_mypy(str(bad), tmp_path)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    expected = {}
+    for lineno, line in enumerate(BAD_SAMPLE.splitlines(), 1):
+        if "# E: " in line:
+            expected[lineno] = line.split("# E: ", 1)[1]
+    errors = {}
+    for line in proc.stdout.splitlines():
+        m = re.match(r".*bad_sample\.py:(\d+): error: (.*)", line)
+        if m:
+            errors.setdefault(int(m.group(1)), []).append(m.group(2))
+    assert set(errors) == set(expected), proc.stdout
+    for lineno, text in expected.items():
+        assert any(text in message for message in errors[lineno]), (lineno, text, errors[lineno])
