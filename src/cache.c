@@ -281,10 +281,12 @@ static int lookup(wc_cache *cache, wc_owner *owner, uint64_t hash,
             int eq;
             if (hh->hashv != hashv || (const void *)hh->tbl != (const void *)g)
                 continue;
-            if (cache->ops.equal == NULL || hh->key == key) {
+            if (hh->key == key) {
                 *found = (wc__entry *)(void *)hh;
                 return 1;
             }
+            if (cache->ops.equal == NULL)
+                continue;   /* no callback: keys are equal only if identical */
             version = cache->version;
             eq = cache->ops.equal(cache->ctx, hh->key, key);
             if (eq < 0)
