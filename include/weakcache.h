@@ -132,7 +132,8 @@ typedef struct wc_owner {
 } wc_owner;
 
 /* Initialise an owner with no entries. `owner` is borrowed; it must not
- * already hold entries (re-initialising a used owner leaks its entries). */
+ * already hold entries (re-initialising a used owner leaks its entries).
+ * NULL is a no-op. */
 WC_API void wc_owner_init(wc_owner *owner);
 
 /* Evict every entry of `owner` in every cache (cause WC_EVICT_OWNER), in time
@@ -268,8 +269,11 @@ WC_API int wc_clear(wc_cache *cache);
  * for NULL. Returns WC_OK, or WC_EINVAL if cache is NULL. */
 WC_API int wc_cache_clear_owner(wc_cache *cache, wc_owner *owner);
 
-/* Change the bounds (0 = unbounded) and evict down to them at once. Entries
- * heavier than the new max_weight are evicted. Returns WC_OK or WC_EINVAL. */
+/* Change the bounds (0 = unbounded) and evict down to them at once: first
+ * every entry heavier than the new max_weight, whatever its age (it could
+ * never fit), then least recently used entries until both bounds hold. When
+ * both bounds are exceeded the eviction is counted as WC_EVICT_CAPACITY.
+ * Returns WC_OK, WC_EINVAL (NULL) or WC_EBUSY (cache being freed). */
 WC_API int wc_cache_set_limits(wc_cache *cache, size_t max_entries,
                                uint64_t max_weight);
 
@@ -309,7 +313,8 @@ typedef struct wc_iter {  /* fields private */
 } wc_iter;
 
 /* Start an iteration. Iterating does not touch the LRU order or the stats.
- * Both pointers borrowed. */
+ * Both pointers borrowed; it NULL is a no-op, cache NULL gives an iterator
+ * whose wc_iter_next() returns WC_EINVAL. */
 WC_API void wc_iter_init(wc_iter *it, wc_cache *cache);
 
 /* Fetch the next item: returns 1 and fills *out, 0 at the end, WC_ECHANGED
@@ -325,7 +330,7 @@ WC_API int wc_iter_next(wc_iter *it, wc_item *out);
  * The common case is three calls:
  *
  *     wc_cache *c;
- *     wc_bytes_cache_new(1024, free, &c);
+ *     wc_bytes_cache_new(1024, free, NULL, &c);
  *     void *v;
  *     if (wc_bytes_get(c, NULL, "key", 3, &v) == WC_NOTFOUND) {
  *         v = compute("key");
@@ -336,7 +341,8 @@ WC_API int wc_iter_next(wc_iter *it, wc_item *out);
  *
  * wc_get/wc_put/wc_remove must not be used on a bytes cache (its keys have a
  * private layout); wc_clear, owners, stats, limits and iteration work as
- * usual (an iterated key is a wc_bytes_key). */
+ * usual (an iterated key is a wc_bytes_key). The wc_bytes_* functions
+ * return WC_EINVAL on a cache not made by wc_bytes_cache_new(). */
 
 typedef struct wc_bytes_key {
     size_t len;
@@ -349,7 +355,8 @@ WC_API uint64_t wc_hash_bytes(const void *data, size_t len, uint64_t seed);
 
 /* Create a bytes cache bounded to max_entries (0 = unbounded). free_value
  * (may be NULL) releases values taken by wc_bytes_put(). allocator may be
- * NULL (malloc/free). Errors: WC_EINVAL (out NULL), WC_ENOMEM. */
+ * NULL (malloc/free). Errors: WC_EINVAL (out NULL, or an allocator with a
+ * NULL hook), WC_ENOMEM. */
 WC_API int wc_bytes_cache_new(size_t max_entries, void (*free_value)(void *value),
                               const wc_allocator *allocator, wc_cache **out);
 

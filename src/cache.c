@@ -475,6 +475,10 @@ int wc_put(wc_cache *cache, wc_owner *owner, uint64_t hash, void *key,
     r = lookup(cache, owner, hash, key, &old);   /* the last callback (rule 4) */
     if (r < 0)
         goto fail;
+    if (cache->max_weight != 0 && weight > cache->max_weight) {
+        r = WC_ETOOBIG;   /* `equal` lowered the limit meanwhile */
+        goto fail;
+    }
     if (owner != NULL) {
         g = group_find(owner, cache);
         if (g == NULL) {
