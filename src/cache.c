@@ -112,15 +112,14 @@ static wc__group *entry_group(const wc__entry *e)
 /* Hashing                                                             */
 /* ------------------------------------------------------------------ */
 
+/* One multiply (Fibonacci hashing) and the high half: uthash takes bucket
+ * indexes from the low bits of hashv, and the high half of the product
+ * depends on every input bit. Aligned pointers and small integers, whose low
+ * bits are poor, spread evenly. */
 static uint32_t mix_hash(uint64_t h, const wc__group *g)
 {
-    h ^= (uint64_t)(uintptr_t)g * 0x9E3779B97F4A7C15ull;
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    return (uint32_t)h;
+    h = (h ^ ((uint64_t)(uintptr_t)g >> 4)) * 0x9E3779B97F4A7C15ull;
+    return (uint32_t)(h >> 32);
 }
 
 /* ------------------------------------------------------------------ */

@@ -1,0 +1,815 @@
+/*
+ * bench.c - wc_bench: micro-benchmarks of the weakcache C core against a bare
+ * uthash table (the data structure the library is built on).
+ *
+ *   wc_bench [--quick]
+ *
+ * a) get-hit latency at 1k, 64k and 1M entries: wc_get() with a precomputed
+ *    64-bit hash and integer keys (stored in the key pointer, or boxed in a
+ *    malloc'ed uint64_t) vs HASH_FIND_BYHASHVALUE on a uthash table holding
+ *    the same keys (no LRU update), plus uthash's delete+add move-to-front
+ *    for reference. Random access order, interleaved rounds, medians.
+ * b) miss + insert + evict throughput on a full cache of 64k entries vs uthash
+ *    doing HASH_FIND + HASH_ADD + HASH_DELETE of the oldest entry (the LRU
+ *    pattern from the uthash user guide).
+ * c) wc_owner_release() of an owner holding 1000 entries, in a cache with 1M
+ *    other entries vs one with 1k other entries.
+ * d) bookkeeping bytes per owned entry at 1M entries, from a counting
+ *    wc_allocator (requested bytes and glibc chunk bytes); caller's key
+ *    payloads are allocated with plain malloc and not counted.
+ *
+ * Build it with the release preset for meaningful numbers:
+ *   cmake --preset release && cmake --build --preset release --target wc_bench
+ *   ./build/release/bench/c/wc_bench
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <weakcache.h>
+
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#define HAVE_USABLE_SIZE 1
+#else
+#define HAVE_USABLE_SIZE 0
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Memory accounting shared by the counting wc_allocator and uthash's   */
+/* own table allocations (uthash_malloc / uthash_free).                 */
+/* ------------------------------------------------------------------ */
+
+typedef struct counter {
+    size_t live_req;   /* sum of requested sizes of live blocks */
+    size_t live_chunk; /* sum of glibc chunk sizes of live blocks */
+    size_t blocks;     /* live blocks */
+    size_t size_mismatch; /* frees whose size differs from the request */
+} counter;
+
+static size_t chunk_size(void *p)
+{
+#if HAVE_USABLE_SIZE
+    /* glibc: chunk = usable size + one 8-byte size header. */
+    return malloc_usable_size(p) + sizeof(size_t);
+#else
+    (void)p;
+    return 0;
+#endif
+}
+
+static void *counted_malloc(counter *c, size_t size)
+{
+    void *p = malloc(size);
+    if (p != NULL) {
+        c->live_req += size;
+        c->live_chunk += chunk_size(p);
+        c->blocks++;
+    }
+    return p;
+}
+
+static void counted_free(counter *c, void *p, size_t size)
+{
+    if (p == NULL)
+        return;
+#if HAVE_USABLE_SIZE
+    if (size > malloc_usable_size(p))
+        c->size_mismatch++;
+#endif
+    c->live_req -= size;
+    c->live_chunk -= chunk_size(p);
+    c->blocks--;
+    free(p);
+}
+
+static counter g_ut_counter; /* uthash's bucket arrays and table header */
+
+#define uthash_malloc(sz) counted_malloc(&g_ut_counter, (sz))
+#define uthash_free(ptr, sz) counted_free(&g_ut_counter, (ptr), (sz))
+#include <uthash.h>
+
+/* wc_allocator hooks */
+static void *hook_malloc(void *ctx, size_t size)
+{
+    return counted_malloc(ctx, size);
+}
+
+static void hook_free(void *ctx, void *ptr, size_t size)
+{
+    counted_free(ctx, ptr, size);
+}
+
+/* ------------------------------------------------------------------ */
+/* Utilities                                                          */
+/* ------------------------------------------------------------------ */
+
+static volatile uintptr_t g_sink; /* defeats dead-code elimination */
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static uint64_t mix64(uint64_t x) /* splitmix64 finaliser */
+{
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+static uint64_t g_rng = 0x2545f4914f6cdd1dULL;
+static uint64_t rng_next(void)
+{
+    g_rng += 0x9e3779b97f4a7c15ULL;
+    return mix64(g_rng);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n);
+    if (p == NULL) {
+        fprintf(stderr, "wc_bench: out of memory (%zu bytes)\n", n);
+        exit(1);
+    }
+    return p;
+}
+
+static void die_rc(const char *what, int rc)
+{
+    fprintf(stderr, "wc_bench: %s failed: %s (%d)\n", what, wc_strerror(rc), rc);
+    exit(1);
+}
+
+static int int_equal(void *ctx, const void *stored, const void *probe)
+{
+    (void)ctx;
+    return *(const uint64_t *)stored == *(const uint64_t *)probe;
+}
+
+static void free_boxed(void *ctx, void *key)
+{
+    (void)ctx;
+    free(key);
+}
+
+static const wc_ops g_int_ops = {.equal = int_equal};
+static const wc_ops g_boxed_ops = {.equal = int_equal, .free_key = free_boxed};
+
+static wc_cache *new_int_cache(size_t max_entries, const wc_ops *ops,
+                               const wc_allocator *alloc)
+{
+    wc_config cfg = {0};
+    cfg.max_entries = max_entries;
+    cfg.ops = ops;
+    cfg.allocator = alloc;
+    wc_cache *c;
+    int rc = wc_cache_new(&cfg, &c);
+    if (rc != WC_OK)
+        die_rc("wc_cache_new", rc);
+    return c;
+}
+
+typedef struct ut_node {
+    uint64_t key;
+    void *value;
+    UT_hash_handle hh;
+} ut_node;
+
+static void ut_free_all(ut_node **head)
+{
+    ut_node *n, *tmp;
+    HASH_ITER(hh, *head, n, tmp) {
+        HASH_DELETE(hh, *head, n);
+        free(n);
+    }
+}
+
+static void print_cpu(void)
+{
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[256];
+    if (f == NULL)
+        return;
+    while (fgets(line, sizeof line, f) != NULL) {
+        if (strncmp(line, "model name", 10) == 0) {
+            char *p = strchr(line, ':');
+            if (p != NULL)
+                printf("cpu: %s", p + 2);
+            break;
+        }
+    }
+    fclose(f);
+}
+
+typedef struct params {
+    int quick;
+    int rounds;          /* interleaved rounds for a), b) */
+    size_t lookups;      /* lookups per round in a) */
+    size_t churn_ops;    /* operations per round in b) */
+    int release_reps;    /* releases per cache in c) */
+    size_t mem_entries;  /* entries in d) */
+} params;
+
+/* ------------------------------------------------------------------ */
+/* a) get-hit latency                                                 */
+/* ------------------------------------------------------------------ */
+
+/* Four ways to answer the same stream of hits:
+ *   UT_FIND    HASH_FIND_BYHASHVALUE only (the baseline: no LRU update);
+ *   UT_LRU     HASH_FIND + HASH_DELETE + HASH_ADD, the move-to-front of the
+ *              uthash user guide's LRU cache (reference only);
+ *   WC_INTKEY  wc_get, integer keys stored in the key pointer itself
+ *              ((void *)(uintptr_t)k), ops->equal compares the integers;
+ *   WC_BOXED   wc_get, integer keys boxed in a malloc'ed uint64_t each,
+ *              ops->equal dereferences both (one more memory access per hit).
+ * The goal (<= 1.3x) is stated for WC_INTKEY / UT_FIND. */
+enum { UT_FIND, UT_LRU, WC_INTKEY, WC_BOXED, HIT_VARIANTS };
+static const char *const hit_names[HIT_VARIANTS] = {
+    "uthash find", "uthash LRU", "wc int key", "wc boxed key"};
+
+typedef struct hit_result {
+    size_t n;
+    double ns[HIT_VARIANTS];
+} hit_result;
+
+typedef struct hit_setup {
+    size_t n;
+    const uint64_t *probe;   /* probe keys 1..n, contiguous */
+    const uint64_t *hashes;  /* precomputed 64-bit hashes */
+    const uint32_t *seq;     /* random access order */
+    ut_node *find_head;      /* table for UT_FIND */
+    ut_node *lru_head;       /* table for UT_LRU (reordered by the test) */
+    wc_cache *intkey;
+    wc_cache *boxed;
+} hit_setup;
+
+static int intkey_equal(void *ctx, const void *stored, const void *probe)
+{
+    (void)ctx;
+    return (uintptr_t)stored == (uintptr_t)probe;
+}
+
+static const wc_ops g_intkey_ops = {.equal = intkey_equal};
+
+static double time_hits(hit_setup *s, int variant, size_t m)
+{
+    const uint64_t *probe = s->probe, *hashes = s->hashes;
+    const uint32_t *seq = s->seq;
+    uintptr_t sum = 0;
+    size_t missing = 0;
+    double t0 = now_ns();
+    switch (variant) {
+    case UT_FIND:
+        for (size_t j = 0; j < m; j++) {
+            uint32_t i = seq[j];
+            ut_node *n;
+            HASH_FIND_BYHASHVALUE(hh, s->find_head, &probe[i], sizeof(uint64_t),
+                                  (unsigned)hashes[i], n);
+            if (n != NULL)
+                sum += (uintptr_t)n->value;
+            else
+                missing++;
+        }
+        break;
+    case UT_LRU:
+        for (size_t j = 0; j < m; j++) {
+            uint32_t i = seq[j];
+            ut_node *n;
+            HASH_FIND_BYHASHVALUE(hh, s->lru_head, &probe[i], sizeof(uint64_t),
+                                  (unsigned)hashes[i], n);
+            if (n != NULL) {
+                HASH_DELETE(hh, s->lru_head, n);
+                HASH_ADD_BYHASHVALUE(hh, s->lru_head, key, sizeof(uint64_t),
+                                     (unsigned)hashes[i], n);
+                sum += (uintptr_t)n->value;
+            } else {
+                missing++;
+            }
+        }
+        break;
+    case WC_INTKEY:
+        for (size_t j = 0; j < m; j++) {
+            uint32_t i = seq[j];
+            void *v;
+            if (wc_get(s->intkey, NULL, hashes[i],
+                       (const void *)(uintptr_t)probe[i], &v) == WC_OK)
+                sum += (uintptr_t)v;
+            else
+                missing++;
+        }
+        break;
+    case WC_BOXED:
+        for (size_t j = 0; j < m; j++) {
+            uint32_t i = seq[j];
+            void *v;
+            if (wc_get(s->boxed, NULL, hashes[i], &probe[i], &v) == WC_OK)
+                sum += (uintptr_t)v;
+            else
+                missing++;
+        }
+        break;
+    default:
+        break;
+    }
+    double t = now_ns() - t0;
+    if (missing) {
+        fprintf(stderr, "wc_bench: %s lost %zu keys\n", hit_names[variant],
+                missing);
+        exit(1);
+    }
+    g_sink += sum;
+    return t / (double)m;
+}
+
+static hit_result bench_get_hit(size_t n, const params *p)
+{
+    hit_result r;
+    memset(&r, 0, sizeof r);
+    r.n = n;
+    uint64_t *probe = xmalloc(n * sizeof *probe);
+    uint64_t *hashes = xmalloc(n * sizeof *hashes);
+    uint32_t *seq = xmalloc(p->lookups * sizeof *seq);
+    for (size_t i = 0; i < n; i++) {
+        probe[i] = i + 1; /* keys 1..n: never a NULL key pointer */
+        hashes[i] = mix64(i + 1);
+    }
+    for (size_t j = 0; j < p->lookups; j++)
+        seq[j] = (uint32_t)(rng_next() % n);
+
+    hit_setup s = {n, probe, hashes, seq, NULL, NULL, NULL, NULL};
+    s.intkey = new_int_cache(n, &g_intkey_ops, NULL);
+    s.boxed = new_int_cache(n, &g_boxed_ops, NULL);
+    for (size_t i = 0; i < n; i++) {
+        void *k = (void *)(uintptr_t)probe[i];
+        int rc = wc_put(s.intkey, NULL, hashes[i], k, k, 1);
+        if (rc != WC_OK)
+            die_rc("wc_put", rc);
+        uint64_t *box = xmalloc(sizeof *box); /* a caller's boxed key */
+        *box = probe[i];
+        rc = wc_put(s.boxed, NULL, hashes[i], box, box, 1);
+        if (rc != WC_OK)
+            die_rc("wc_put", rc);
+        for (int t = 0; t < 2; t++) {
+            ut_node *node = xmalloc(sizeof *node);
+            node->key = probe[i];
+            node->value = node;
+            if (t == 0)
+                HASH_ADD_BYHASHVALUE(hh, s.find_head, key, sizeof(uint64_t),
+                                     (unsigned)hashes[i], node);
+            else
+                HASH_ADD_BYHASHVALUE(hh, s.lru_head, key, sizeof(uint64_t),
+                                     (unsigned)hashes[i], node);
+        }
+    }
+
+    double *t[HIT_VARIANTS];
+    for (int v = 0; v < HIT_VARIANTS; v++) {
+        t[v] = xmalloc((size_t)p->rounds * sizeof *t[v]);
+        time_hits(&s, v, p->lookups / 4 + 1); /* warm-up */
+    }
+    /* interleaved rounds; the order of the variants rotates every round */
+    for (int k = 0; k < p->rounds; k++)
+        for (int j = 0; j < HIT_VARIANTS; j++) {
+            int v = (j + k) % HIT_VARIANTS;
+            t[v][k] = time_hits(&s, v, p->lookups);
+        }
+    for (int v = 0; v < HIT_VARIANTS; v++) {
+        r.ns[v] = median(t[v], p->rounds);
+        free(t[v]);
+    }
+
+    ut_free_all(&s.find_head);
+    ut_free_all(&s.lru_head);
+    wc_cache_free(s.intkey);
+    wc_cache_free(s.boxed);
+    free(seq);
+    free(hashes);
+    free(probe);
+    return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* b) miss + insert + evict on a full cache                           */
+/* ------------------------------------------------------------------ */
+
+#define CHURN_CAPACITY 65536u
+#define CHURN_POOL (4u * CHURN_CAPACITY) /* key slots, reused round-robin */
+
+static double churn_ut(ut_node **head, uint64_t *next_id, size_t ops)
+{
+    size_t hits = 0;
+    double t0 = now_ns();
+    for (size_t j = 0; j < ops; j++) {
+        uint64_t id = (*next_id)++;
+        unsigned hv = (unsigned)mix64(id);
+        ut_node *n;
+        HASH_FIND_BYHASHVALUE(hh, *head, &id, sizeof id, hv, n);
+        if (n != NULL) {
+            hits++;
+            continue;
+        }
+        n = xmalloc(sizeof *n);
+        n->key = id;
+        n->value = n;
+        HASH_ADD_BYHASHVALUE(hh, *head, key, sizeof(uint64_t), hv, n);
+        if (HASH_COUNT(*head) > CHURN_CAPACITY) {
+            /* uthash user guide, "LRU cache": delete the oldest entry,
+             * which is the first one in insertion order. */
+            ut_node *e, *tmp;
+            HASH_ITER(hh, *head, e, tmp) {
+                HASH_DELETE(hh, *head, e);
+                free(e);
+                break;
+            }
+        }
+    }
+    double t = now_ns() - t0;
+    g_sink += hits;
+    return (double)ops / (t / 1e9);
+}
+
+static double churn_wc(wc_cache *cache, uint64_t *pool, uint64_t *next_id,
+                       size_t ops)
+{
+    size_t hits = 0;
+    double t0 = now_ns();
+    for (size_t j = 0; j < ops; j++) {
+        uint64_t id = (*next_id)++;
+        uint64_t *slot = &pool[id % CHURN_POOL]; /* its old key was evicted */
+        uint64_t h = mix64(id);
+        void *v;
+        *slot = id;
+        if (wc_get(cache, NULL, h, slot, &v) == WC_OK) {
+            hits++;
+            continue;
+        }
+        int rc = wc_put(cache, NULL, h, slot, slot, 1);
+        if (rc != WC_OK)
+            die_rc("wc_put", rc);
+    }
+    double t = now_ns() - t0;
+    g_sink += hits;
+    return (double)ops / (t / 1e9);
+}
+
+typedef struct churn_result {
+    double ut_ops, wc_ops;
+    uint64_t evictions;
+} churn_result;
+
+static churn_result bench_churn(const params *p)
+{
+    churn_result r = {0, 0, 0};
+    uint64_t *pool = xmalloc(CHURN_POOL * sizeof *pool);
+    wc_cache *cache = new_int_cache(CHURN_CAPACITY, &g_int_ops, NULL);
+    ut_node *head = NULL;
+    uint64_t wc_id = 0, ut_id = 0;
+
+    /* fill both to capacity */
+    churn_wc(cache, pool, &wc_id, CHURN_CAPACITY);
+    churn_ut(&head, &ut_id, CHURN_CAPACITY);
+    if (wc_cache_size(cache) != CHURN_CAPACITY ||
+        HASH_COUNT(head) != CHURN_CAPACITY) {
+        fprintf(stderr, "wc_bench: churn fill failed\n");
+        exit(1);
+    }
+    /* warm-up */
+    churn_wc(cache, pool, &wc_id, p->churn_ops / 4 + 1);
+    churn_ut(&head, &ut_id, p->churn_ops / 4 + 1);
+
+    double *ut = xmalloc((size_t)p->rounds * sizeof *ut);
+    double *wc = xmalloc((size_t)p->rounds * sizeof *wc);
+    for (int k = 0; k < p->rounds; k++) {
+        if (k % 2 == 0) {
+            ut[k] = churn_ut(&head, &ut_id, p->churn_ops);
+            wc[k] = churn_wc(cache, pool, &wc_id, p->churn_ops);
+        } else {
+            wc[k] = churn_wc(cache, pool, &wc_id, p->churn_ops);
+            ut[k] = churn_ut(&head, &ut_id, p->churn_ops);
+        }
+    }
+    r.ut_ops = median(ut, p->rounds);
+    r.wc_ops = median(wc, p->rounds);
+
+    wc_stats st;
+    wc_cache_stats(cache, &st);
+    r.evictions = st.evictions[WC_EVICT_CAPACITY];
+    if (st.size != CHURN_CAPACITY || st.hits != 0 ||
+        r.evictions != wc_id - CHURN_CAPACITY) {
+        fprintf(stderr, "wc_bench: churn: unexpected stats (size %zu, hits %"
+                PRIu64 ", evictions %" PRIu64 ")\n", st.size, st.hits,
+                r.evictions);
+        exit(1);
+    }
+
+    free(ut);
+    free(wc);
+    ut_free_all(&head);
+    wc_cache_free(cache);
+    free(pool);
+    return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* c) owner release                                                   */
+/* ------------------------------------------------------------------ */
+
+#define RELEASE_K 1000u
+
+typedef struct release_setup {
+    wc_cache *cache;
+    uint64_t *keys;   /* others, then the owner's RELEASE_K keys */
+    size_t others;
+    wc_owner owner;
+} release_setup;
+
+static void release_init(release_setup *s, size_t others)
+{
+    s->others = others;
+    s->cache = new_int_cache(0, &g_int_ops, NULL);
+    s->keys = xmalloc((others + RELEASE_K) * sizeof *s->keys);
+    for (size_t i = 0; i < others + RELEASE_K; i++)
+        s->keys[i] = i;
+    for (size_t i = 0; i < others; i++) {
+        int rc = wc_put(s->cache, NULL, mix64(i), &s->keys[i], &s->keys[i], 1);
+        if (rc != WC_OK)
+            die_rc("wc_put", rc);
+    }
+    wc_owner_init(&s->owner);
+}
+
+/* Fill the owner with RELEASE_K entries, then time its release (ns). */
+static double release_once(release_setup *s)
+{
+    for (size_t j = 0; j < RELEASE_K; j++) {
+        size_t i = s->others + j;
+        int rc = wc_put(s->cache, &s->owner, mix64(i), &s->keys[i],
+                        &s->keys[i], 1);
+        if (rc != WC_OK)
+            die_rc("wc_put", rc);
+    }
+    double t0 = now_ns();
+    int rc = wc_owner_release(&s->owner);
+    double t = now_ns() - t0;
+    if (rc != WC_OK)
+        die_rc("wc_owner_release", rc);
+    if (wc_cache_size(s->cache) != s->others) {
+        fprintf(stderr, "wc_bench: release left %zu entries, expected %zu\n",
+                wc_cache_size(s->cache), s->others);
+        exit(1);
+    }
+    return t;
+}
+
+typedef struct release_result {
+    double big_ns, small_ns; /* median time per release */
+    size_t big, small;
+} release_result;
+
+static release_result bench_release(const params *p)
+{
+    release_result r = {0, 0, 1000000, 1000};
+    release_setup big, small;
+    release_init(&big, r.big);
+    release_init(&small, r.small);
+    double *tb = xmalloc((size_t)p->release_reps * sizeof *tb);
+    double *ts = xmalloc((size_t)p->release_reps * sizeof *ts);
+    release_once(&big); /* warm-up */
+    release_once(&small);
+    for (int k = 0; k < p->release_reps; k++) {
+        if (k % 2 == 0) {
+            tb[k] = release_once(&big);
+            ts[k] = release_once(&small);
+        } else {
+            ts[k] = release_once(&small);
+            tb[k] = release_once(&big);
+        }
+    }
+    r.big_ns = median(tb, p->release_reps);
+    r.small_ns = median(ts, p->release_reps);
+    free(tb);
+    free(ts);
+    wc_cache_free(big.cache);
+    wc_cache_free(small.cache);
+    free(big.keys);
+    free(small.keys);
+    return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* d) memory per entry                                                */
+/* ------------------------------------------------------------------ */
+
+typedef struct mem_result {
+    size_t n, owners;
+    double wc_req, wc_chunk, wc_blocks; /* per entry */
+    double ut_req, ut_chunk;            /* per entry, uthash reference */
+    double key_req, key_chunk;          /* caller payload per entry (excluded) */
+    int leak_free;
+} mem_result;
+
+static mem_result bench_memory(const params *p)
+{
+    mem_result r;
+    memset(&r, 0, sizeof r);
+    r.n = p->mem_entries;
+    r.owners = r.n / 1000 ? r.n / 1000 : 1;
+    size_t per_owner = r.n / r.owners;
+
+    counter cnt = {0, 0, 0, 0};
+    wc_allocator alloc = {hook_malloc, hook_free, &cnt};
+    wc_owner *owners = xmalloc(r.owners * sizeof *owners); /* caller storage */
+    uint64_t **boxes = xmalloc(r.n * sizeof *boxes);
+    for (size_t o = 0; o < r.owners; o++)
+        wc_owner_init(&owners[o]);
+
+    wc_cache *cache = new_int_cache(0, &g_boxed_ops, &alloc);
+    size_t base_req = cnt.live_req, base_chunk = cnt.live_chunk;
+    size_t base_blocks = cnt.blocks;
+    size_t key_req = 0, key_chunk = 0;
+    for (size_t i = 0; i < r.n; i++) {
+        uint64_t *box = xmalloc(sizeof *box); /* payload: plain malloc */
+        *box = i;
+        boxes[i] = box;
+        key_req += sizeof *box;
+        key_chunk += chunk_size(box);
+        int rc = wc_put(cache, &owners[(i / per_owner) % r.owners], mix64(i),
+                        box, box, 1);
+        if (rc != WC_OK)
+            die_rc("wc_put", rc);
+    }
+    r.wc_req = (double)(cnt.live_req - base_req) / (double)r.n;
+    r.wc_chunk = (double)(cnt.live_chunk - base_chunk) / (double)r.n;
+    r.wc_blocks = (double)(cnt.blocks - base_blocks) / (double)r.n;
+    r.key_req = (double)key_req / (double)r.n;
+    r.key_chunk = (double)key_chunk / (double)r.n;
+
+    for (size_t o = 0; o < r.owners; o++)
+        wc_owner_release(&owners[o]); /* frees the boxed keys via free_key */
+    wc_cache_free(cache);
+    r.leak_free = cnt.live_req == 0 && cnt.blocks == 0 && cnt.size_mismatch == 0;
+    free(owners);
+    free(boxes);
+
+    /* uthash reference: the same keys in a bare table (node = key + value +
+     * UT_hash_handle, plus its bucket array); no LRU order, no owners. */
+    counter nodes = {0, 0, 0, 0};
+    g_ut_counter = nodes;
+    ut_node *head = NULL;
+    for (size_t i = 0; i < r.n; i++) {
+        ut_node *n = counted_malloc(&nodes, sizeof *n);
+        if (n == NULL) {
+            fprintf(stderr, "wc_bench: out of memory\n");
+            exit(1);
+        }
+        n->key = i;
+        n->value = NULL;
+        HASH_ADD_BYHASHVALUE(hh, head, key, sizeof(uint64_t),
+                             (unsigned)mix64(i), n);
+    }
+    r.ut_req = (double)(nodes.live_req + g_ut_counter.live_req) / (double)r.n;
+    r.ut_chunk = (double)(nodes.live_chunk + g_ut_counter.live_chunk) / (double)r.n;
+    ut_node *n, *tmp;
+    HASH_ITER(hh, head, n, tmp) {
+        HASH_DELETE(hh, head, n);
+        counted_free(&nodes, n, sizeof *n);
+    }
+    return r;
+}
+
+/* ------------------------------------------------------------------ */
+
+static const char *verdict(double ratio, double goal)
+{
+    return ratio <= goal ? "ok" : "HIGH";
+}
+
+int main(int argc, char **argv)
+{
+    params p;
+    memset(&p, 0, sizeof p);
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0) {
+            p.quick = 1;
+        } else {
+            fprintf(stderr, "usage: %s [--quick]\n", argv[0]);
+            return 2;
+        }
+    }
+    if (p.quick) {
+        p.rounds = 3;
+        p.lookups = 200000;
+        p.churn_ops = 200000;
+        p.release_reps = 21;
+        p.mem_entries = 1000000;
+    } else {
+        p.rounds = 9;
+        p.lookups = 1000000;
+        p.churn_ops = 1000000;
+        p.release_reps = 201;
+        p.mem_entries = 1000000;
+    }
+
+    printf("wc_bench: weakcache %s (uthash %s)%s\n", wc_version(),
+           wc_uthash_version(), p.quick ? ", --quick" : "");
+    print_cpu();
+#ifdef NDEBUG
+    printf("bench compiled with NDEBUG\n");
+#else
+    printf("bench compiled without NDEBUG (use the release preset for real numbers)\n");
+#endif
+
+    /* a) */
+    printf("\na) get-hit latency (random order, %zu lookups x %d interleaved "
+           "rounds, median)\n", p.lookups, p.rounds);
+    printf("   %-8s", "entries");
+    for (int v = 0; v < HIT_VARIANTS; v++)
+        printf(" %13s", hit_names[v]);
+    printf("   %-10s %-10s %s\n", "int/find", "boxed/find", "int/LRU");
+    static const size_t sizes[] = {1000, 65536, 1000000};
+    double worst_hit = 0;
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        hit_result r = bench_get_hit(sizes[s], &p);
+        double ratio = r.ns[WC_INTKEY] / r.ns[UT_FIND];
+        if (ratio > worst_hit)
+            worst_hit = ratio;
+        printf("   %-8zu", r.n);
+        for (int v = 0; v < HIT_VARIANTS; v++)
+            printf(" %10.1f ns", r.ns[v]);
+        printf("   %5.2fx %-4s %5.2fx      %5.2fx\n", ratio, verdict(ratio, 1.3),
+               r.ns[WC_BOXED] / r.ns[UT_FIND], r.ns[WC_INTKEY] / r.ns[UT_LRU]);
+        fflush(stdout);
+    }
+
+    /* b) */
+    printf("\nb) miss + insert + evict, full cache of %u entries (%zu ops x %d "
+           "rounds, median)\n", CHURN_CAPACITY, p.churn_ops, p.rounds);
+    churn_result cr = bench_churn(&p);
+    printf("   uthash find+add+delete-oldest: %8.2f Mops/s (%6.1f ns/op)\n",
+           cr.ut_ops / 1e6, 1e9 / cr.ut_ops);
+    printf("   weakcache get-miss+put+evict:  %8.2f Mops/s (%6.1f ns/op)\n",
+           cr.wc_ops / 1e6, 1e9 / cr.wc_ops);
+    printf("   ratio (time per op): %.2fx; %" PRIu64 " capacity evictions\n",
+           cr.ut_ops / cr.wc_ops, cr.evictions);
+    fflush(stdout);
+
+    /* c) */
+    printf("\nc) wc_owner_release of an owner holding %u entries (%d reps, "
+           "median)\n", RELEASE_K, p.release_reps);
+    release_result rr = bench_release(&p);
+    double rel_ratio = rr.big_ns / rr.small_ns;
+    printf("   among %7zu other entries: %9.1f us/release (%5.1f ns/entry)\n",
+           rr.small, rr.small_ns / 1e3, rr.small_ns / RELEASE_K);
+    printf("   among %7zu other entries: %9.1f us/release (%5.1f ns/entry)\n",
+           rr.big, rr.big_ns / 1e3, rr.big_ns / RELEASE_K);
+    printf("   ratio 1M/1k: %.2fx  %s\n", rel_ratio, verdict(rel_ratio, 1.3));
+    fflush(stdout);
+
+    /* d) */
+    printf("\nd) bookkeeping memory per entry with an owner (%zu entries)\n",
+           p.mem_entries);
+    mem_result mr = bench_memory(&p);
+    printf("   %zu owners x %zu entries; sizeof(wc_owner) = %zu B of caller "
+           "storage per owner (not counted)\n", mr.owners, mr.n / mr.owners,
+           sizeof(wc_owner));
+    printf("   weakcache, requested bytes:        %6.1f B/entry (%.2f blocks/entry)\n",
+           mr.wc_req, mr.wc_blocks);
+#if HAVE_USABLE_SIZE
+    printf("   weakcache, glibc chunk bytes:      %6.1f B/entry\n", mr.wc_chunk);
+#endif
+    printf("   uthash reference, requested bytes: %6.1f B/entry (node %zu B + buckets; no LRU, no owners)\n",
+           mr.ut_req, sizeof(ut_node));
+#if HAVE_USABLE_SIZE
+    printf("   uthash reference, chunk bytes:     %6.1f B/entry\n", mr.ut_chunk);
+#endif
+    printf("   caller key payload (excluded):     %6.1f B/entry requested, "
+           "%.1f B/entry chunk\n", mr.key_req, mr.key_chunk);
+    printf("   allocator hooks balanced after free: %s\n",
+           mr.leak_free ? "yes" : "NO");
+
+    printf("\nsummary: get-hit worst ratio %.2fx (goal <= 1.3x), release ratio "
+           "%.2fx (goal <= 1.3x), %.1f B/entry bookkeeping\n",
+           worst_hit, rel_ratio, mr.wc_req);
+    return mr.leak_free ? 0 : 1;
+}
