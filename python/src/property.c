@@ -18,10 +18,11 @@
  *         under the property's name, exactly as functools does, and a hit is
  *         a plain instance attribute read that never reaches this file.
  *   weak  The owner has '__weakref__' in __slots__ but no reserved slot: the
- *         value goes to a wc_cache private to the property, keyed by
- *         (owner record of the instance, the property). The instance's
- *         _OwnerRef (see _weakcache.c) evicts it the moment the instance
- *         dies. Nothing is copied or pickled: a copy recomputes.
+ *         value goes to a wc_cache shared by all weak-mode properties (the
+ *         Store below), keyed by (owner record of the instance, the
+ *         property). The instance's _OwnerRef (see _weakcache.c) evicts it
+ *         the moment the instance dies. Nothing is copied or pickled: a copy
+ *         recomputes.
  *   Anything else (a __slots__ class with neither) is a TypeError naming the
  *   class, the property and both fixes.
  *
@@ -58,8 +59,9 @@
  * sees the one stored value. So under concurrency the function may run more
  * than once per instance; cached_property(lock=True) serialises first
  * computations of that property under an RLock (functools <= 3.11) so that
- * it runs exactly once. The check-and-store itself runs no Python code and
- * is atomic under the GIL.
+ * it runs exactly once. The check-and-store runs no Python code in slot and
+ * weak modes (in dict mode, only what a dict store may run: __eq__ of a
+ * colliding key), so it is atomic under the GIL.
  *
  * One exception to "the stored value wins", for dict mode: when a subclass
  * overrides the property and its function reads super().attr, both use the
@@ -83,7 +85,7 @@ typedef struct {
     PyObject *name;           /* attrname; NULL until __set_name__ */
     PyTypeObject *owner;      /* the class of the last __set_name__ */
     Py_ssize_t offset;        /* slot mode: the slot's offset in the instance */
-    wc_cache *store;          /* weak mode: (owner, self) -> value */
+    PyObject *store;          /* weak mode: the shared Store (strong) */
     PyObject *lock;           /* an RLock with lock=True, else NULL */
     ModState *state;
     int mode;
@@ -92,7 +94,7 @@ typedef struct {
 } CachedProperty;
 
 /* Interned once per process, like the package name in _weakcache.c. */
-static PyObject *str_dict, *str_data_type;
+static PyObject *str_dict, *str_data_type, *str_store;
 
 /* PyErr_Fetch/Restore are deprecated from 3.12 on. */
 #if PY_VERSION_HEX >= 0x030C0000
@@ -131,11 +133,16 @@ static void raise_unbound(void)
 
 static void raise_cleared(CachedProperty *self)
 {
-    PyErr_Format(PyExc_ReferenceError, "cached_property %R has been cleared", self->name);
+    PyErr_Format(PyExc_ReferenceError, "cached_property %R has been cleared",
+                 self->name != NULL ? self->name : Py_None);
 }
 
 static void raise_not_instance(CachedProperty *self, PyObject *obj)
 {
+    if (self->owner == NULL) {
+        raise_cleared(self);
+        return;
+    }
     PyErr_Format(PyExc_TypeError,
                  "cached_property %R stores its value in a slot of %s, which does not "
                  "apply to a '%.100s' object",
@@ -165,21 +172,106 @@ static PyObject *type_name_of(PyObject *obj)
 /* Storage                                                             */
 /* ------------------------------------------------------------------ */
 
-/* Weak mode's store: the key is the property itself, borrowed (the store
- * dies with it) and compared by identity; values are owned references. */
-static void value_decref(void *ctx, void *value)
+/* Weak mode's store: one wc_cache per interpreter, shared by every
+ * weak-mode property, held by a Store object (cached_property._wc_store).
+ * Entries are (owner record of the instance, property) -> value; the key is
+ * a strong reference to the property, compared by identity, so a property
+ * outlives its entries. Sharing one cache gives each instance a single owner
+ * group however many weak-mode properties it has: ten per-property caches
+ * would cost every instance nine more group allocations (48 bytes each). */
+typedef struct {
+    PyObject_HEAD
+    wc_cache *cache;
+} Store;
+
+static void obj_decref(void *ctx, void *obj)
 {
     (void)ctx;
-    Py_DECREF((PyObject *)value);
+    Py_DECREF((PyObject *)obj);
 }
 
-static void value_incref(void *ctx, void *value)
+static void obj_incref(void *ctx, void *obj)
 {
     (void)ctx;
-    Py_INCREF((PyObject *)value);
+    Py_INCREF((PyObject *)obj);
 }
 
-static const wc_ops store_ops = {NULL, NULL, value_decref, value_incref, NULL};
+static const wc_ops store_ops = {NULL, obj_decref, obj_decref, obj_incref, NULL};
+
+static int store_traverse(PyObject *op, visitproc visit, void *arg)
+{
+    Store *self = (Store *)op;
+    Py_VISIT(Py_TYPE(op));
+    if (self->cache != NULL) {
+        wc_iter it;
+        wc_item item;
+        wc_iter_init(&it, self->cache);
+        while (wc_iter_next(&it, &item) == 1) {
+            Py_VISIT((PyObject *)item.key);
+            Py_VISIT((PyObject *)item.value);
+        }
+    }
+    return 0;
+}
+
+static int store_clear(PyObject *op)
+{
+    Store *self = (Store *)op;
+    if (self->cache != NULL)
+        wc_clear(self->cache);
+    return 0;
+}
+
+static void store_dealloc(PyObject *op)
+{
+    Store *self = (Store *)op;
+    PyTypeObject *tp = Py_TYPE(op);
+    PyObject_GC_UnTrack(op);
+    if (self->cache != NULL) {
+        wc_cache *cache = self->cache;
+        self->cache = NULL;
+        wc_cache_free(cache);
+    }
+    tp->tp_free(op);
+    Py_DECREF(tp);
+}
+
+static PyObject *store_repr(PyObject *op)
+{
+    return PyUnicode_FromFormat("<weakcache cached_property store, entries=%zu>",
+                                wc_cache_size(((Store *)op)->cache));
+}
+
+static Py_ssize_t store_length(PyObject *op)
+{
+    return (Py_ssize_t)wc_cache_size(((Store *)op)->cache);
+}
+
+/* The store's cache, or NULL with ReferenceError (cleared by the GC). */
+static wc_cache *store_cache(CachedProperty *self)
+{
+    if (self->store == NULL || ((Store *)self->store)->cache == NULL) {
+        raise_cleared(self);
+        return NULL;
+    }
+    return ((Store *)self->store)->cache;
+}
+
+/* wc_put (owner, self) -> value, taking new references for the cache. */
+static int store_put(CachedProperty *self, wc_cache *cache, OwnerRef *rec, PyObject *value)
+{
+    int r;
+    Py_INCREF(self);
+    Py_INCREF(value);
+    r = wc_put(cache, &rec->owner, (uint64_t)(uintptr_t)self, self, value, 1);
+    if (r != WC_OK) {
+        Py_DECREF(value);
+        Py_DECREF(self);
+        wcpy_core_error(r);
+        return -1;
+    }
+    return 0;
+}
 
 static int is_owner_instance(CachedProperty *self, PyObject *obj)
 {
@@ -226,6 +318,7 @@ static int storage_lookup(CachedProperty *self, PyObject *obj, PyObject **out)
 {
     PyObject *d, *v;
     OwnerRef *rec;
+    wc_cache *cache;
     int r;
 
     *out = NULL;
@@ -262,10 +355,13 @@ static int storage_lookup(CachedProperty *self, PyObject *obj, PyObject **out)
             raise_not_weakrefable(self, obj);
             return -1;
         }
+        cache = store_cache(self);
+        if (cache == NULL)
+            return -1;
         rec = wcpy_owner_lookup(self->state, obj);
         if (rec == NULL)
             return PyErr_Occurred() ? -1 : 0;
-        r = wc_get(self->store, &rec->owner, (uint64_t)(uintptr_t)self, self, (void **)&v);
+        r = wc_get(cache, &rec->owner, (uint64_t)(uintptr_t)self, self, (void **)&v);
         if (r == WC_OK) {
             *out = v;   /* retain_value gave us a reference */
             return 1;
@@ -287,6 +383,7 @@ static PyObject *storage_store_first(CachedProperty *self, PyObject *obj, PyObje
 {
     PyObject **slot, *d, *v, *tname;
     OwnerRef *rec;
+    wc_cache *cache;
     int r;
 
     switch (self->mode) {
@@ -334,20 +431,19 @@ static PyObject *storage_store_first(CachedProperty *self, PyObject *obj, PyObje
             raise_not_weakrefable(self, obj);
             return NULL;
         }
+        cache = store_cache(self);
+        if (cache == NULL)
+            return NULL;
         rec = wcpy_owner_get_or_create(self->state, obj);
         if (rec == NULL)
             return NULL;
-        r = wc_get(self->store, &rec->owner, (uint64_t)(uintptr_t)self, self, (void **)&v);
+        r = wc_get(cache, &rec->owner, (uint64_t)(uintptr_t)self, self, (void **)&v);
         if (r == WC_OK)
             return v;
         if (r != WC_NOTFOUND)
             return wcpy_core_error(r);
-        Py_INCREF(value);
-        r = wc_put(self->store, &rec->owner, (uint64_t)(uintptr_t)self, self, value, 1);
-        if (r != WC_OK) {
-            Py_DECREF(value);
-            return wcpy_core_error(r);
-        }
+        if (store_put(self, cache, rec, value) < 0)
+            return NULL;
         return Py_NewRef(value);
     default:
         return Py_NewRef(value);   /* unbound meanwhile: hand the value back */
@@ -463,6 +559,7 @@ static int cp_descr_set(PyObject *op, PyObject *obj, PyObject *value)
     CachedProperty *self = (CachedProperty *)op;
     PyObject **slot, *old, *d;
     OwnerRef *rec;
+    wc_cache *cache;
     int r;
 
     switch (self->mode) {
@@ -489,21 +586,17 @@ static int cp_descr_set(PyObject *op, PyObject *obj, PyObject *value)
             raise_not_weakrefable(self, obj);
             return -1;
         }
+        cache = store_cache(self);
+        if (cache == NULL)
+            return -1;
         if (value != NULL) {
             rec = wcpy_owner_get_or_create(self->state, obj);
-            if (rec == NULL)
+            if (rec == NULL || store_put(self, cache, rec, value) < 0)
                 return -1;
-            Py_INCREF(value);
-            r = wc_put(self->store, &rec->owner, (uint64_t)(uintptr_t)self, self, value, 1);
-            if (r != WC_OK) {
-                Py_DECREF(value);
-                wcpy_core_error(r);
-                return -1;
-            }
             return PyErr_Occurred() ? -1 : 0;
         }
         rec = wcpy_owner_lookup(self->state, obj);
-        r = rec != NULL ? wc_remove(self->store, &rec->owner, (uint64_t)(uintptr_t)self, self)
+        r = rec != NULL ? wc_remove(cache, &rec->owner, (uint64_t)(uintptr_t)self, self)
                         : WC_NOTFOUND;
         if (PyErr_Occurred())
             return -1;
@@ -544,9 +637,18 @@ static int cp_descr_set(PyObject *op, PyObject *obj, PyObject *value)
 static int find_reserved_slot(PyTypeObject *owner, PyObject *slot_name, PyObject *prop_name,
                               Py_ssize_t *offset)
 {
-    PyObject *attr = _PyType_Lookup(owner, slot_name);
+    /* An MRO walk rather than _PyType_Lookup, which would keep this
+     * one-off name in the method cache. */
+    PyObject *mro = owner->tp_mro, *attr = NULL;
+    Py_ssize_t i;
+    for (i = 0; mro != NULL && i < PyTuple_GET_SIZE(mro) && attr == NULL; i++) {
+        PyObject *d = ((PyTypeObject *)PyTuple_GET_ITEM(mro, i))->tp_dict;
+        if (d != NULL && (attr = PyDict_GetItemWithError(d, slot_name)) == NULL &&
+            PyErr_Occurred())
+            return -1;
+    }
     if (attr == NULL)
-        return PyErr_Occurred() ? -1 : 0;
+        return 0;
     if (PyObject_TypeCheck(attr, &PyMemberDescr_Type)) {
         PyMemberDescrObject *md = (PyMemberDescrObject *)attr;
         PyMemberDef *m = md->d_member;
@@ -739,13 +841,13 @@ static PyObject *cp_set_name(PyObject *op, PyObject *const *args, Py_ssize_t nar
     if (choose_storage(owner, name, &mode, &offset) < 0)
         return NULL;
     if (mode == MODE_WEAK && self->store == NULL) {
-        wc_config config;
-        memset(&config, 0, sizeof config);
-        config.ops = &store_ops;
-        config.allocator = &wcpy_allocator;
-        r = wc_cache_new(&config, &self->store);
-        if (r != WC_OK)
-            return wcpy_core_error(r);
+        PyObject *store = _PyType_Lookup(Py_TYPE(self), str_store);
+        if (store == NULL || Py_TYPE(store)->tp_dealloc != store_dealloc) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_RuntimeError, "cached_property._wc_store is missing");
+            return NULL;
+        }
+        self->store = Py_NewRef(store);
     }
     if (set_data_kind(self, mode != MODE_DICT) < 0)
         return NULL;
@@ -923,21 +1025,14 @@ static int cp_traverse(PyObject *op, visitproc visit, void *arg)
     Py_VISIT(self->owner);
     Py_VISIT(self->lock);
     Py_VISIT(self->dict);
-    if (self->store != NULL) {
-        wc_iter it;
-        wc_item item;
-        wc_iter_init(&it, self->store);
-        while (wc_iter_next(&it, &item) == 1)
-            Py_VISIT((PyObject *)item.value);
-    }
+    Py_VISIT(self->store);
     return 0;
 }
 
 static int cp_clear(PyObject *op)
 {
     CachedProperty *self = (CachedProperty *)op;
-    if (self->store != NULL)
-        wc_clear(self->store);
+    Py_CLEAR(self->store);
     Py_CLEAR(self->func);
     Py_CLEAR(self->owner);
     Py_CLEAR(self->lock);
@@ -952,11 +1047,7 @@ static void cp_dealloc(PyObject *op)
     PyObject_GC_UnTrack(op);
     if (self->weakreflist != NULL)
         PyObject_ClearWeakRefs(op);
-    if (self->store != NULL) {
-        wc_cache *store = self->store;
-        self->store = NULL;
-        wc_cache_free(store);
-    }
+    Py_CLEAR(self->store);
     Py_CLEAR(self->func);
     Py_CLEAR(self->name);
     Py_CLEAR(self->owner);
@@ -1132,6 +1223,46 @@ static PyType_Spec twin_spec = {
     Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_BASETYPE, twin_slots,
 };
 
+static PyType_Slot store_slots[] = {
+    {Py_tp_dealloc, SLOT_FN(store_dealloc)},
+    {Py_tp_traverse, SLOT_FN(store_traverse)},
+    {Py_tp_clear, SLOT_FN(store_clear)},
+    {Py_tp_repr, SLOT_FN(store_repr)},
+    {Py_mp_length, SLOT_FN(store_length)},
+    {Py_tp_doc, (void *)"Where weak-mode cached_property values live (internal)."},
+    {0, NULL},
+};
+
+static PyType_Spec store_spec = {
+    "weakcache._CachedPropertyStore", sizeof(Store), 0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC, store_slots,
+};
+
+/* The one Store of this module (new reference). */
+static PyObject *store_new(PyObject *module)
+{
+    PyTypeObject *tp = (PyTypeObject *)PyType_FromModuleAndSpec(module, &store_spec, NULL);
+    Store *self;
+    wc_config config;
+    int r;
+
+    if (tp == NULL)
+        return NULL;
+    self = (Store *)tp->tp_alloc(tp, 0);
+    Py_DECREF(tp);   /* the instance holds its type */
+    if (self == NULL)
+        return NULL;
+    memset(&config, 0, sizeof config);
+    config.ops = &store_ops;
+    config.allocator = &wcpy_allocator;
+    r = wc_cache_new(&config, &self->cache);
+    if (r != WC_OK) {
+        Py_DECREF(self);
+        return wcpy_core_error(r);
+    }
+    return (PyObject *)self;
+}
+
 /* ------------------------------------------------------------------ */
 /* cached_slots() and module setup                                     */
 /* ------------------------------------------------------------------ */
@@ -1176,13 +1307,15 @@ static PyMethodDef cached_slots_def = {
 int wcpy_property_exec(PyObject *module, ModState *st)
 {
     PyTypeObject *twin;
-    PyObject *func, *modname, *bases;
+    PyObject *func, *modname, *bases, *store;
     int r;
 
     if (str_dict == NULL && (str_dict = PyUnicode_InternFromString("__dict__")) == NULL)
         return -1;
     if (str_data_type == NULL &&
         (str_data_type = PyUnicode_InternFromString("_wc_data_type")) == NULL)
+        return -1;
+    if (str_store == NULL && (str_store = PyUnicode_InternFromString("_wc_store")) == NULL)
         return -1;
     st->cached_property_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &cp_spec, NULL);
     if (st->cached_property_type == NULL)
@@ -1196,6 +1329,13 @@ int wcpy_property_exec(PyObject *module, ModState *st)
         return -1;
     r = PyObject_SetAttr((PyObject *)st->cached_property_type, str_data_type, (PyObject *)twin);
     Py_DECREF(twin);
+    if (r < 0)
+        return -1;
+    store = store_new(module);
+    if (store == NULL)
+        return -1;
+    r = PyObject_SetAttr((PyObject *)st->cached_property_type, str_store, store);
+    Py_DECREF(store);
     if (r < 0)
         return -1;
     if (PyModule_AddObjectRef(module, "cached_property", (PyObject *)st->cached_property_type) < 0)

@@ -37,6 +37,8 @@ from ._weakcache import (
     _build_info,
     _lru_cache_wrapper,
     _owner_count,
+    cached_property,
+    cached_slots,
 )
 
 __version__ = "0.1.0"
@@ -49,6 +51,8 @@ __all__ = [
     "cache",
     "lru_cache",
     "build_info",
+    "cached_property",
+    "cached_slots",
 ]
 
 

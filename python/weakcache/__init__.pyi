@@ -57,3 +57,43 @@ def lru_cache(maxsize: int | None = 128, typed: bool = False) -> Callable[[Calla
 def lru_cache(maxsize: Callable[_P, _R], typed: bool = False) -> _lru_cache_wrapper[_P, _R]: ...
 def cache(user_function: Callable[_P, _R], /) -> _lru_cache_wrapper[_P, _R]: ...
 def build_info() -> dict[str, str]: ...
+
+# ---------------------------------------------------------------- cached_property
+# Generic like functools.cached_property: on an instance, `obj.attr` has the
+# function's return type; on the class, the descriptor itself.
+from types import GenericAlias
+from typing import Literal
+
+_T = TypeVar("_T")
+_T2 = TypeVar("_T2")
+
+class cached_property(Generic[_T]):
+    """functools.cached_property that also works on __slots__ classes: the
+    value lives in a reserved slot (``weakcache.cached_slots``), the instance
+    ``__dict__``, or a weak-keyed store freed with the instance."""
+    func: Callable[[Any], _T]
+    __wrapped__: Callable[[Any], _T]
+    attrname: str | None
+    lock: Any
+    storage: Literal["dict", "slot", "weak"] | None
+    __isabstractmethod__: bool
+    @overload
+    def __new__(cls, func: Callable[[Any], _T], *, lock: bool = False) -> cached_property[_T]: ...
+    # @cached_property(lock=True): understood by checkers that honour a
+    # __new__ returning another type (mypy >= 2, pyright); with older mypy,
+    # write name = cached_property(func, lock=True).
+    @overload
+    def __new__(cls, *, lock: bool) -> Callable[[Callable[[Any], _T2]], cached_property[_T2]]: ...  # type: ignore[misc]
+    @overload
+    def __get__(self, instance: None, owner: type[Any] | None = None) -> cached_property[_T]: ...
+    @overload
+    def __get__(self, instance: object, owner: type[Any] | None = None) -> _T: ...
+    def __set__(self, instance: object, value: _T) -> None: ...
+    def __delete__(self, instance: object) -> None: ...
+    def __set_name__(self, owner: type[Any], name: str) -> None: ...
+    def __class_getitem__(cls, item: Any, /) -> GenericAlias: ...
+
+def cached_slots(*names: str) -> tuple[str, ...]:
+    """The __slots__ entries reserving a slot for each named cached_property:
+    ``__slots__ = ("x", "y") + weakcache.cached_slots("norm")``."""
+    ...
