@@ -642,23 +642,28 @@ static PyObject *wrapper_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     return (PyObject *)self;
 }
 
+int wcpy_cache_traverse(wc_cache *cache, visitproc visit, void *arg)
+{
+    wc_iter it;
+    wc_item item;
+    if (cache == NULL)
+        return 0;
+    wc_iter_init(&it, cache);
+    while (wc_iter_next(&it, &item) == 1) {
+        Py_VISIT((PyObject *)item.key);
+        Py_VISIT((PyObject *)item.value);
+    }
+    return 0;
+}
+
 static int wrapper_traverse(PyObject *op, visitproc visit, void *arg)
 {
     Wrapper *self = (Wrapper *)op;
-    wc_iter it;
-    wc_item item;
     Py_VISIT(Py_TYPE(op));
     Py_VISIT(self->func);
     Py_VISIT(self->cache_info_type);
     Py_VISIT(self->dict);
-    if (self->cache != NULL) {
-        wc_iter_init(&it, self->cache);
-        while (wc_iter_next(&it, &item) == 1) {
-            Py_VISIT((PyObject *)item.key);
-            Py_VISIT((PyObject *)item.value);
-        }
-    }
-    return 0;
+    return wcpy_cache_traverse(self->cache, visit, arg);
 }
 
 static int wrapper_clear(PyObject *op)

@@ -52,6 +52,11 @@ OwnerRef *wcpy_owner_get_or_create(ModState *st, PyObject *obj);
 extern const wc_allocator wcpy_allocator;
 extern const wc_ops wcpy_ops;
 
+/* tp_traverse helper: visit every key and value of a cache of PyObject *
+ * (NULL cache: nothing). Iterating runs no Python code and allocates nothing,
+ * so it is safe inside the collector. */
+int wcpy_cache_traverse(wc_cache *cache, visitproc visit, void *arg);
+
 /* Raise the Python exception for a failed core call (unless one is set). */
 PyObject *wcpy_core_error(int status);
 

@@ -202,16 +202,7 @@ static int store_traverse(PyObject *op, visitproc visit, void *arg)
 {
     Store *self = (Store *)op;
     Py_VISIT(Py_TYPE(op));
-    if (self->cache != NULL) {
-        wc_iter it;
-        wc_item item;
-        wc_iter_init(&it, self->cache);
-        while (wc_iter_next(&it, &item) == 1) {
-            Py_VISIT((PyObject *)item.key);
-            Py_VISIT((PyObject *)item.value);
-        }
-    }
-    return 0;
+    return wcpy_cache_traverse(self->cache, visit, arg);
 }
 
 static int store_clear(PyObject *op)

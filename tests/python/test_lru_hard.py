@@ -17,24 +17,6 @@ from weakcache import CacheInfo, cache, lru_cache
 owner_count = weakcache._weakcache._owner_count
 
 
-def _forget_earlier_failures():
-    # pytest keeps the last failure's traceback (sys.last_traceback), whose
-    # frames may hold owners of an earlier test.
-    for name in ("last_type", "last_value", "last_traceback", "last_exc"):
-        if hasattr(sys, name):
-            setattr(sys, name, None)
-    gc.collect()   # hygiene before the baseline; tests themselves never rely on it
-
-
-@pytest.fixture
-def owners():
-    """Asserts that a test leaves no owner record behind."""
-    _forget_earlier_failures()
-    before = owner_count()
-    yield before
-    assert owner_count() == before
-
-
 # --------------------------------------------- never a stale hit (address reuse)
 
 
