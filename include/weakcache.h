@@ -79,9 +79,9 @@ enum {
     WC_ETOOBIG = -4,    /* the entry's weight exceeds the cache's max_weight */
     WC_ECHANGED = -5,   /* callbacks kept changing the cache under a lookup, or
                            the cache changed under an iterator */
-    WC_EBUSY = -6       /* wc_cache_free() called from one of that cache's own
-                           callbacks, or any call made on a cache from its
-                           callbacks while wc_cache_free() is freeing it */
+    WC_EBUSY = -6       /* the cache is being freed: a call made from its
+                           callbacks after wc_cache_free(), or a second
+                           wc_cache_free() */
 };
 
 /* A static, human-readable description of a status code ("unknown status"
@@ -201,8 +201,9 @@ typedef struct wc_config {
 /* Re-entrancy                                                         */
 /* ------------------------------------------------------------------ */
 /* Any callback (equal, free_key, free_value, retain_value, on_evict) may call
- * any function of this API on the same cache, except wc_cache_free() on it
- * (WC_EBUSY). The rules the library keeps:
+ * any function of this API on the same cache, wc_cache_free() included (the
+ * free then completes when the outermost call returns). The rules the
+ * library keeps:
  *  - Entries removed while an operation is running are unlinked at once but
  *    their memory, key and value are released only when the outermost call on
  *    that cache returns; so a key passed to `equal` stays valid for the whole
@@ -226,8 +227,12 @@ typedef struct wc_cache wc_cache;
 WC_API int wc_cache_new(const wc_config *config, wc_cache **out);
 
 /* Free the cache and all its entries (listener cause WC_EVICT_CLEARED), and
- * detach it from every owner. NULL is a no-op returning WC_OK. Returns
- * WC_EBUSY, doing nothing, when called from a callback of this same cache. */
+ * detach it from every owner. NULL is a no-op returning WC_OK. Called from
+ * one of this cache's own callbacks, it takes every entry out at once and
+ * the call that ran the callback finishes the job just before it returns
+ * (a wc_put in progress then fails with WC_EBUSY); either way the caller
+ * must not use the cache afterwards. Returns WC_OK, or WC_EBUSY if the cache
+ * is already being freed. */
 WC_API int wc_cache_free(wc_cache *cache);
 
 /* Look up (owner, key). owner may be NULL (the unowned group); key is
@@ -250,7 +255,8 @@ WC_API int wc_get(wc_cache *cache, wc_owner *owner, uint64_t hash,
  * Errors (key and value stay the caller's, the cache is unchanged):
  * WC_EINVAL (cache NULL), WC_ETOOBIG (max_weight != 0 and weight >
  * max_weight; an existing entry under this key is left in place),
- * WC_ENOMEM, WC_ECALLBACK, WC_ECHANGED. */
+ * WC_ENOMEM, WC_ECALLBACK, WC_ECHANGED, WC_EBUSY (a callback freed the
+ * cache during the put). */
 WC_API int wc_put(wc_cache *cache, wc_owner *owner, uint64_t hash, void *key,
                   void *value, uint32_t weight);
 

@@ -76,8 +76,12 @@
  * 5. wc_get hands the value to ops->retain_value before leave() runs any
  *    deferred release, so a reference-counted value survives a callback that
  *    clears the cache.
- * 6. wc_cache_free refuses to run inside its cache's callbacks (WC_EBUSY);
- *    while it runs, calls on that cache from callbacks get WC_EBUSY.
+ * 6. wc_cache_free called from one of the cache's callbacks unlinks every
+ *    entry and marks the cache closed; the outermost call, which is still
+ *    running, releases the entries and then frees the cache in leave(), as
+ *    its very last step (no API function touches the cache after leave()).
+ *    Once closed, calls on the cache from callbacks get WC_EBUSY, and a
+ *    wc_put whose lookup saw the cache close fails with WC_EBUSY.
  * 7. wc_owner_release works one group at a time: it takes the group's entries
  *    out of its cache, then lets that cache drain (callbacks may add or
  *    remove groups of the same owner) and starts over from the owner.
@@ -185,6 +189,8 @@ static void group_release(wc__group *g)
 
 static void enter(wc_cache *cache) { cache->depth++; }
 
+static void cache_destroy(wc_cache *cache);
+
 /* Take an entry out of every structure; release it later (rule 2). */
 static void entry_unlink(wc_cache *cache, wc__entry *e, wc_evict_cause cause)
 {
@@ -249,6 +255,8 @@ static void leave(wc_cache *cache)
         entry_release(cache, e);
     }
     cache->depth = 0;
+    if (cache->free_pending)
+        cache_destroy(cache);   /* wc_cache_free from a callback (rule 6) */
 }
 
 /* ------------------------------------------------------------------ */
@@ -399,22 +407,31 @@ static void unlink_all(wc_cache *cache, wc_evict_cause cause)
         entry_unlink(cache, e, cause);
 }
 
+/* Free the table and the cache itself; every entry is gone already. */
+static void cache_destroy(wc_cache *cache)
+{
+    wc__entry *head = cache->head;
+    wc_allocator alloc = cache->alloc;
+    HASH_DELETE(hh, head, &cache->sentinel);   /* frees buckets and table */
+    alloc.free(alloc.ctx, cache, sizeof *cache);
+}
+
 int wc_cache_free(wc_cache *cache)
 {
-    wc__entry *head;
-    wc_allocator alloc;
     if (cache == NULL)
         return WC_OK;
-    if (cache->depth != 0 || cache->closing)
+    if (cache->closing)
         return WC_EBUSY;
     cache->closing = 1;
+    if (cache->depth != 0) {   /* from a callback: rule 6 */
+        cache->free_pending = 1;
+        unlink_all(cache, WC_EVICT_CLEARED);
+        return WC_OK;
+    }
     enter(cache);
     unlink_all(cache, WC_EVICT_CLEARED);
-    leave(cache);
-    head = cache->head;
-    HASH_DELETE(hh, head, &cache->sentinel);   /* frees buckets and table */
-    alloc = cache->alloc;
-    alloc.free(alloc.ctx, cache, sizeof *cache);
+    cache->free_pending = 1;
+    leave(cache);   /* releases the entries, then the cache */
     return WC_OK;
 }
 
@@ -474,6 +491,10 @@ int wc_put(wc_cache *cache, wc_owner *owner, uint64_t hash, void *key,
     r = lookup(cache, owner, hash, key, &old);   /* the last callback (rule 4) */
     if (r < 0)
         goto fail;
+    if (cache->closing) {   /* a callback freed the cache (rule 6) */
+        r = WC_EBUSY;
+        goto fail;
+    }
     if (cache->max_weight != 0 && weight > cache->max_weight) {
         r = WC_ETOOBIG;   /* `equal` lowered the limit meanwhile */
         goto fail;

@@ -54,7 +54,8 @@ struct wc_cache {
     void *ctx;
     wc_allocator alloc;
     unsigned depth;              /* API calls in progress on this cache */
-    int closing;                 /* wc_cache_free() is running */
+    int closing;                 /* wc_cache_free() has been called */
+    int free_pending;            /* ... from a callback: the outermost call frees */
     wc__entry *grave_head;       /* unlinked entries awaiting release */
     wc__entry *grave_tail;
     /* the bytes convenience layer (bytes.c) */

@@ -227,6 +227,15 @@ OwnerRef *wcpy_owner_get_or_create(ModState *st, PyObject *obj)
     rec = (OwnerRef *)PyObject_Vectorcall((PyObject *)st->ownerref_type, args, 2, NULL);
     if (rec == NULL)
         return NULL;
+    {
+        /* Creating it may have run the collector, and a finalizer may have
+         * registered obj meanwhile: one record per object, always. */
+        OwnerRef *existing = wcpy_owner_lookup(st, obj);
+        if (existing != NULL) {
+            Py_DECREF(rec);
+            return existing;
+        }
+    }
     wc_owner_init(&rec->owner);
     rec->addr = (uintptr_t)obj;
     if (registry_add(&st->registry, rec) < 0) {
@@ -236,7 +245,10 @@ OwnerRef *wcpy_owner_get_or_create(ModState *st, PyObject *obj)
     return rec;
 }
 
-/* The weakref callback: the owner has died (or is being collected). */
+/* The weakref callback: the owner has died (or is being collected). It is
+ * reachable from Python (ref.__callback__), so it acts only on a record
+ * whose referent is really gone: a live owner's record never leaves the
+ * registry, which is what lets the call paths borrow it. */
 static PyObject *owner_died(PyObject *module, PyObject *ref)
 {
     ModState *st = state_of_module(module);
@@ -244,6 +256,8 @@ static PyObject *owner_died(PyObject *module, PyObject *ref)
         PyErr_SetString(PyExc_TypeError, "expected a weakcache owner reference");
         return NULL;
     }
+    if (((PyWeakReference *)ref)->wr_object != Py_None)
+        Py_RETURN_NONE;
     if (registry_remove(&st->registry, (OwnerRef *)ref))
         owner_record_drop((OwnerRef *)ref);
     Py_RETURN_NONE;
