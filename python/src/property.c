@@ -859,6 +859,20 @@ static PyObject *cp_set_name(PyObject *op, PyObject *const *args, Py_ssize_t nar
 /* Subclasses get a data twin                                          */
 /* ------------------------------------------------------------------ */
 
+
+/* ns[name] = cls.name when cls has that attribute. 0, or -1 with an error. */
+static int copy_attr_if_present(PyObject *cls, PyObject *ns, const char *name)
+{
+    int r;
+    PyObject *value = PyObject_GetAttrString(cls, name);
+    if (value == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    r = PyDict_SetItemString(ns, name, value);
+    Py_DECREF(value);
+    return r;
+}
 static PyObject *cp_init_subclass(PyObject *cls, PyObject *args, PyObject *kwds)
 {
     PyTypeObject *tp = (PyTypeObject *)cls, *base_twin;
@@ -894,22 +908,9 @@ static PyObject *cp_init_subclass(PyObject *cls, PyObject *args, PyObject *kwds)
         goto done;
     }
     Py_DECREF(attr);
-    attr = PyObject_GetAttrString(cls, "__module__");
-    if (attr == NULL)
-        PyErr_Clear();
-    else if (PyDict_SetItemString(ns, "__module__", attr) < 0) {
-        Py_DECREF(attr);
+    if (copy_attr_if_present(cls, ns, "__module__") < 0 ||
+        copy_attr_if_present(cls, ns, "__doc__") < 0)
         goto done;
-    }
-    Py_XDECREF(attr);
-    attr = PyObject_GetAttrString(cls, "__doc__");
-    if (attr == NULL)
-        PyErr_Clear();
-    else if (PyDict_SetItemString(ns, "__doc__", attr) < 0) {
-        Py_DECREF(attr);
-        goto done;
-    }
-    Py_XDECREF(attr);
     twin = PyObject_CallFunction((PyObject *)Py_TYPE(cls), "O(OO)O", name, cls,
                                  (PyObject *)base_twin, ns);
     if (twin == NULL)
