@@ -1039,12 +1039,8 @@ static void cp_dealloc(PyObject *op)
     PyObject_GC_UnTrack(op);
     if (self->weakreflist != NULL)
         PyObject_ClearWeakRefs(op);
-    Py_CLEAR(self->store);
-    Py_CLEAR(self->func);
-    Py_CLEAR(self->name);
-    Py_CLEAR(self->owner);
-    Py_CLEAR(self->lock);
-    Py_CLEAR(self->dict);
+    cp_clear(op);
+    Py_CLEAR(self->name);   /* not a container reference, so not in cp_clear */
     tp->tp_free(op);
     Py_DECREF(tp);
 }
