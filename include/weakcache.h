@@ -44,7 +44,14 @@ extern "C" {
 #define WC_VERSION_MAJOR 0
 #define WC_VERSION_MINOR 1
 #define WC_VERSION_PATCH 0
-#define WC_VERSION_STRING "0.1.0"
+/* The version lives in the three numbers above and nowhere else: CMake
+ * (project version, SONAME, pkg-config) and the Python package metadata
+ * (pyproject.toml, a regex over this file) read them from here. */
+#define WC__VERSION_STR2(x) #x
+#define WC__VERSION_STR(x) WC__VERSION_STR2(x)
+#define WC_VERSION_STRING                                                     \
+    WC__VERSION_STR(WC_VERSION_MAJOR) "." WC__VERSION_STR(WC_VERSION_MINOR) "." \
+    WC__VERSION_STR(WC_VERSION_PATCH)
 /* One number that orders versions: major * 10000 + minor * 100 + patch. */
 #define WC_VERSION_NUMBER \
     (WC_VERSION_MAJOR * 10000 + WC_VERSION_MINOR * 100 + WC_VERSION_PATCH)

@@ -1268,6 +1268,8 @@ static int module_exec(PyObject *module)
     static PyObject *package_name;   /* immortal-ish: one per process */
 
     wc_owner_init(&st->no_entries);
+    if (PyModule_AddStringConstant(module, "__version__", WC_VERSION_STRING) < 0)
+        return -1;
     if (package_name == NULL && (package_name = PyUnicode_InternFromString("weakcache")) == NULL)
         return -1;
 

@@ -34,14 +34,13 @@ from ._weakcache import (
     NotWeakrefableWarning,
     OwnerCycleWarning,
     WeakcacheWarning,
+    __version__,
     _build_info,
     _lru_cache_wrapper,
     _owner_count,
     cached_property,
     cached_slots,
 )
-
-__version__ = "0.1.0"
 
 __all__ = [
     "CacheInfo",

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import weakcache
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -26,6 +28,6 @@ def test_leak_demo_shows_the_functools_leak_and_none_for_weakcache() -> None:
 def test_python_dash_m_weakcache_prints_versions() -> None:
     out = subprocess.run([sys.executable, "-m", "weakcache"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
-    assert "libweakcache (C core) 0.1.0" in out.stdout
+    assert f"libweakcache (C core) {weakcache.__version__}" in out.stdout
     assert "uthash 2.3.0" in out.stdout
     assert "build flags:" in out.stdout
