@@ -1,0 +1,628 @@
+/*
+ * lru.c - weakcache.lru_cache / weakcache.cache: the wrapper type.
+ *
+ * An lru_cache wrapper owns one wc_cache. Entries are (owner, key) -> value:
+ *   - on a method (the wrapper saw __set_name__), owner is the instance's
+ *     owner record (owners.c) and key is built from the remaining arguments.
+ *     A single positional argument of a type that cannot compare equal to a
+ *     tuple (int, str, float, bytes, None, bool, or any type using object's
+ *     identity equality) is stored as is; everything else becomes a tuple
+ *     like functools' (args, kwd_mark, k1, v1, ..., types if typed).
+ *   - on a function, or on an owner that cannot be weakly referenced, the
+ *     entry is unowned and the key contains every argument (functools'
+ *     behaviour: such an owner is held strongly until evicted).
+ * The hit path of obj.m(x) allocates nothing: the wrapper type is a method
+ * descriptor with vectorcall, so CPython calls it with (obj, x) directly.
+ * `obj.m` not called at once is a bound method object (bound.c).
+ *
+ * LIFETIMES
+ * =========
+ * Cache entries hold strong references to keys and values, none to owners.
+ * When an owner dies, owners.c evicts its entries from every cache. A hit is
+ * served only through a record whose weakref currently points at the very
+ * object being called (wcpy_owner_lookup), so an object that reuses a dead
+ * owner's address can never see its entries.
+ *
+ * RE-ENTRANCY
+ * ===========
+ * Python code can run inside: __hash__ (key building, before the cache is
+ * touched), __eq__ (ops->equal, inside a lookup), every Py_DECREF of a key or
+ * value (ops->free_*: __del__, weakref callbacks, including the owner
+ * callback of other owners) and the user's function. The core keeps itself
+ * consistent across all of these (see src/cache.c: deferred releases,
+ * restarting lookups). This file adds three rules:
+ *   1. No pointer into the registry and no owner record is trusted across a
+ *      call into Python unless we hold a reference to it; the record is
+ *      looked up again after the user's function returns.
+ *   2. The user's function is called with no cache operation in progress.
+ *   3. Every reference handed to the core is owned by the core from the
+ *      moment wc_put() succeeds; on failure we release it ourselves.
+ * The GIL serialises threads; a thread switch can only happen inside one of
+ * the Python calls above, which the core already treats as re-entry.
+ */
+#include "lru.h"
+
+#include <string.h>
+
+Py_ssize_t wcpy_lru_offset;
+
+/* ------------------------------------------------------------------ */
+/* Keys                                                                */
+/* ------------------------------------------------------------------ */
+
+/* Can a lone argument stand for its own key? Only if it can never compare
+ * equal to a tuple key built for a call with other arguments. For functions
+ * we follow functools exactly (exact int and str only), so that the same
+ * calls share entries as they do there: f(1) and f(1.0) are two entries. On
+ * methods functools' key always holds self, so f(1) and f(1.0) share one
+ * entry there; any type whose equality cannot match a tuple keeps that. */
+static int stands_alone(PyObject *arg, int is_method)
+{
+    PyTypeObject *t = Py_TYPE(arg);
+    if (t == &PyLong_Type || t == &PyUnicode_Type)
+        return 1;
+    if (!is_method)
+        return 0;
+    if (t == &PyFloat_Type || t == &PyBytes_Type || t == &PyBool_Type || arg == Py_None)
+        return 1;
+    return t->tp_richcompare == PyBaseObject_Type.tp_richcompare;
+}
+
+/* Build the key for args[0:nargs] plus keywords. Returns a new reference. */
+static PyObject *make_key(LruState *st, PyObject *const *args, Py_ssize_t nargs,
+                          PyObject *kwnames, int typed, int owned)
+{
+    Py_ssize_t nkw = kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0;
+    Py_ssize_t size, i, pos = 0;
+    PyObject *key;
+
+    if (nkw == 0 && !typed && nargs == 1 && stands_alone(args[0], owned))
+        return Py_NewRef(args[0]);
+    size = nargs + (nkw ? 1 + 2 * nkw : 0) + (typed ? nargs + nkw : 0);
+    key = PyTuple_New(size);
+    if (key == NULL)
+        return NULL;
+    for (i = 0; i < nargs; i++)
+        PyTuple_SET_ITEM(key, pos++, Py_NewRef(args[i]));
+    if (nkw) {
+        PyTuple_SET_ITEM(key, pos++, Py_NewRef(st->kwd_mark));
+        for (i = 0; i < nkw; i++) {
+            PyTuple_SET_ITEM(key, pos++, Py_NewRef(PyTuple_GET_ITEM(kwnames, i)));
+            PyTuple_SET_ITEM(key, pos++, Py_NewRef(args[nargs + i]));
+        }
+    }
+    if (typed) {
+        for (i = 0; i < nargs; i++)
+            PyTuple_SET_ITEM(key, pos++, Py_NewRef(Py_TYPE(args[i])));
+        for (i = 0; i < nkw; i++)
+            PyTuple_SET_ITEM(key, pos++, Py_NewRef(Py_TYPE(args[nargs + i])));
+    }
+    return key;
+}
+
+/* ------------------------------------------------------------------ */
+/* Detecting a value that keeps its owner alive                        */
+/* ------------------------------------------------------------------ */
+
+typedef struct {
+    PyObject *target;
+    int depth;
+    int budget;
+    int found;
+} CycleSearch;
+
+static int cycle_visit(PyObject *obj, void *arg)
+{
+    CycleSearch *s = arg;
+    if (obj == s->target) {
+        s->found = 1;
+        return 1;
+    }
+    if (s->depth > 0 && s->budget > 0 && PyObject_IS_GC(obj) &&
+        Py_TYPE(obj)->tp_traverse != NULL) {
+        s->budget--;
+        s->depth--;
+        Py_TYPE(obj)->tp_traverse(obj, cycle_visit, s);
+        s->depth++;
+    }
+    return s->found;
+}
+
+/* Does value reach owner within a few references (value -> x -> y -> owner)?
+ * Bounded: at most 64 containers looked into, on the miss path only. */
+static int references_owner(PyObject *value, PyObject *owner)
+{
+    CycleSearch s = {owner, 2, 64, 0};
+    if (value == owner)
+        return 1;
+    if (!PyObject_IS_GC(value) || Py_TYPE(value)->tp_traverse == NULL)
+        return 0;
+    Py_TYPE(value)->tp_traverse(value, cycle_visit, &s);
+    return s.found;
+}
+
+/* ------------------------------------------------------------------ */
+/* The wrapper: calls                                                  */
+/* ------------------------------------------------------------------ */
+
+PyObject *wcpy_wrapper_name(Wrapper *self)
+{
+    PyObject *name = NULL;
+    if (self->dict != NULL)
+        name = PyDict_GetItemString(self->dict, "__qualname__");
+    if (name == NULL)
+        name = PyObject_GetAttrString(self->func, "__qualname__");
+    else
+        Py_INCREF(name);
+    if (name == NULL) {
+        PyErr_Clear();
+        name = PyUnicode_FromString("?");
+    }
+    return name;
+}
+
+static int warn_not_weakrefable(Wrapper *self, PyObject *owner)
+{
+    PyObject *name;
+    int r;
+    if (self->warned_not_weakrefable || self->maxsize >= 0)
+        return 0;
+    self->warned_not_weakrefable = 1;
+    name = wcpy_wrapper_name(self);
+    if (name == NULL)
+        return -1;
+    r = PyErr_WarnFormat(
+        self->state->not_weakrefable_warning, 1,
+        "%U: instances of %s cannot be weakly referenced, so this unbounded cache "
+        "keeps every instance it sees alive (functools behaviour). Add '__weakref__' "
+        "to %s.__slots__, or give the cache a maxsize.",
+        name, Py_TYPE(owner)->tp_name, Py_TYPE(owner)->tp_name);
+    Py_DECREF(name);
+    return r;
+}
+
+static int warn_cycle(Wrapper *self, PyObject *owner)
+{
+    PyObject *name;
+    int r;
+    if (self->warned_cycle)
+        return 0;
+    self->warned_cycle = 1;
+    name = wcpy_wrapper_name(self);
+    if (name == NULL)
+        return -1;
+    r = PyErr_WarnFormat(
+        self->state->owner_cycle_warning, 1,
+        "%U returned a value that references its %s instance; the cache holds the "
+        "value strongly, so the instance stays alive until the entry is evicted "
+        "(LRU or cache_clear()). Return data that does not point back at self, "
+        "or cache it elsewhere.",
+        name, Py_TYPE(owner)->tp_name);
+    Py_DECREF(name);
+    return r;
+}
+
+/* The miss path: call, then store. `owner` NULL for unowned entries. */
+static PyObject *call_and_store(Wrapper *self, PyObject *owner_obj, PyObject *key,
+                                Py_hash_t hash, PyObject *const *args, size_t nargsf,
+                                PyObject *kwnames)
+{
+    PyObject *result = PyObject_Vectorcall(self->func, args, nargsf, kwnames);
+    OwnerRef *rec = NULL;
+    int r;
+
+    if (result == NULL)
+        return NULL;
+    if (owner_obj != NULL) {
+        rec = wcpy_owner_get_or_create(self->state->owners, owner_obj);
+        if (rec == NULL)
+            goto error;
+        if (references_owner(result, owner_obj) && warn_cycle(self, owner_obj) < 0)
+            goto error;
+    }
+    Py_INCREF(key);
+    Py_INCREF(result);
+    r = wc_put(self->cache, rec != NULL ? &rec->owner : NULL, (uint64_t)hash, key, result, 1);
+    if (r != WC_OK) {
+        Py_DECREF(key);
+        Py_DECREF(result);
+        wcpy_core_error(r);
+        goto error;
+    }
+    return result;
+
+error:
+    Py_DECREF(result);
+    return NULL;
+}
+
+/* args[0] is the owner when is_method. */
+PyObject *wcpy_wrapper_call(Wrapper *self, PyObject *const *args, size_t nargsf,
+                                   PyObject *kwnames)
+{
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    LruState *st = self->state;
+    PyObject *owner_obj = NULL, *key, *value = NULL, *result;
+    OwnerRef *rec = NULL;
+    Py_hash_t hash;
+    int r;
+
+    if (self->maxsize == 0) {
+        self->uncached_misses++;
+        return PyObject_Vectorcall(self->func, args, nargsf, kwnames);
+    }
+    if (self->is_method && nargs > 0) {
+        owner_obj = args[0];
+        if (Py_TYPE(owner_obj)->tp_weaklistoffset == 0) {
+            if (warn_not_weakrefable(self, owner_obj) < 0)
+                return NULL;
+            owner_obj = NULL;   /* functools fallback: owner inside the key */
+        }
+    }
+    if (owner_obj != NULL)
+        key = make_key(st, args + 1, nargs - 1, kwnames, self->typed, 1);
+    else
+        key = make_key(st, args, nargs, kwnames, self->typed, 0);
+    if (key == NULL)
+        return NULL;
+    hash = PyObject_Hash(key);
+    if (hash == -1) {
+        Py_DECREF(key);
+        return NULL;
+    }
+    if (owner_obj != NULL) {
+        rec = wcpy_owner_lookup(st->owners, owner_obj);
+        r = wc_get(self->cache, rec != NULL ? &rec->owner : &st->owners->no_entries,
+                   (uint64_t)hash, key, (void **)&value);
+    } else {
+        r = wc_get(self->cache, NULL, (uint64_t)hash, key, (void **)&value);
+    }
+    if (r == WC_OK) {
+        Py_DECREF(key);
+        return value;   /* retain_value gave us our reference */
+    }
+    if (r != WC_NOTFOUND) {
+        Py_DECREF(key);
+        return wcpy_core_error(r);
+    }
+    result = call_and_store(self, owner_obj, key, hash, args, nargsf, kwnames);
+    Py_DECREF(key);
+    return result;
+}
+
+static PyObject *wrapper_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf,
+                                    PyObject *kwnames)
+{
+    return wcpy_wrapper_call((Wrapper *)self, args, nargsf, kwnames);
+}
+
+/* ------------------------------------------------------------------ */
+/* The wrapper: object protocol                                        */
+/* ------------------------------------------------------------------ */
+
+static PyObject *wrapper_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"user_function", "maxsize", "typed", "cache_info_type", NULL};
+    PyObject *func, *maxsize_obj, *cache_info_type;
+    int typed;
+    Py_ssize_t maxsize;
+    wc_config config;
+    Wrapper *self;
+    LruState *st = wcpy_type_part_state(type, wcpy_lru_offset);
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOpO:_lru_cache_wrapper", kwlist,
+                                     &func, &maxsize_obj, &typed, &cache_info_type))
+        return NULL;
+    if (!PyCallable_Check(func)) {
+        PyErr_SetString(PyExc_TypeError, "the first argument must be callable");
+        return NULL;
+    }
+    if (maxsize_obj == Py_None) {
+        maxsize = -1;
+    } else if (PyIndex_Check(maxsize_obj)) {
+        maxsize = PyNumber_AsSsize_t(maxsize_obj, PyExc_OverflowError);
+        if (maxsize == -1 && PyErr_Occurred())
+            return NULL;
+        if (maxsize < 0)
+            maxsize = 0;
+    } else {
+        PyErr_SetString(PyExc_TypeError, "maxsize should be integer or None");
+        return NULL;
+    }
+
+    self = (Wrapper *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    memset(&config, 0, sizeof config);
+    config.max_entries = maxsize > 0 ? (size_t)maxsize : 0;
+    config.ops = &wcpy_ops;
+    config.allocator = &wcpy_allocator;
+    if (wc_cache_new(&config, &self->cache) != WC_OK) {
+        Py_DECREF(self);
+        return PyErr_NoMemory();
+    }
+    self->vectorcall = wrapper_vectorcall;
+    self->func = Py_NewRef(func);
+    self->cache_info_type = Py_NewRef(cache_info_type);
+    self->state = st;
+    self->maxsize = maxsize;
+    self->typed = (char)typed;
+    return (PyObject *)self;
+}
+
+static int wrapper_traverse(PyObject *op, visitproc visit, void *arg)
+{
+    Wrapper *self = (Wrapper *)op;
+    Py_VISIT(Py_TYPE(op));
+    Py_VISIT(self->func);
+    Py_VISIT(self->cache_info_type);
+    Py_VISIT(self->dict);
+    return wcpy_cache_traverse(self->cache, visit, arg);
+}
+
+static int wrapper_clear(PyObject *op)
+{
+    Wrapper *self = (Wrapper *)op;
+    if (self->cache != NULL)
+        wc_clear(self->cache);
+    Py_CLEAR(self->func);
+    Py_CLEAR(self->cache_info_type);
+    Py_CLEAR(self->dict);
+    return 0;
+}
+
+static void wrapper_dealloc(PyObject *op)
+{
+    Wrapper *self = (Wrapper *)op;
+    PyTypeObject *tp = Py_TYPE(op);
+    PyObject_GC_UnTrack(op);
+    if (self->weakreflist != NULL)
+        PyObject_ClearWeakRefs(op);
+    if (self->cache != NULL) {
+        wc_cache *cache = self->cache;
+        self->cache = NULL;
+        wc_cache_free(cache);
+    }
+    Py_XDECREF(self->func);
+    Py_XDECREF(self->cache_info_type);
+    Py_XDECREF(self->dict);
+    tp->tp_free(op);
+    Py_DECREF(tp);
+}
+
+PyObject *wcpy_wrapper_cache_info(Wrapper *self, size_t currsize)
+{
+    wc_stats stats;
+    PyObject *maxsize;
+    wc_cache_stats(self->cache, &stats);
+    maxsize = self->maxsize < 0 ? Py_NewRef(Py_None) : PyLong_FromSsize_t(self->maxsize);
+    if (maxsize == NULL)
+        return NULL;
+    return PyObject_CallFunction(self->cache_info_type, "KKNn",
+                                 (unsigned long long)(stats.hits - self->hits_base),
+                                 (unsigned long long)(stats.misses + self->uncached_misses -
+                                                      self->misses_base),
+                                 maxsize, (Py_ssize_t)currsize);
+}
+
+static PyObject *wrapper_cache_info(PyObject *op, PyObject *unused)
+{
+    Wrapper *self = (Wrapper *)op;
+    (void)unused;
+    return wcpy_wrapper_cache_info(self, wc_cache_size(self->cache));
+}
+
+static PyObject *wrapper_cache_clear(PyObject *op, PyObject *unused)
+{
+    Wrapper *self = (Wrapper *)op;
+    wc_stats stats;
+    (void)unused;
+    wc_cache_stats(self->cache, &stats);
+    self->hits_base = stats.hits;
+    self->misses_base = stats.misses + self->uncached_misses;
+    if (wc_clear(self->cache) != WC_OK)
+        return wcpy_core_error(WC_EINVAL);
+    if (PyErr_Occurred())
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *wrapper_set_name(PyObject *op, PyObject *args)
+{
+    PyObject *owner, *name;
+    if (!PyArg_ParseTuple(args, "OO:__set_name__", &owner, &name))
+        return NULL;
+    ((Wrapper *)op)->is_method = 1;
+    Py_RETURN_NONE;
+}
+
+static PyObject *wrapper_reduce(PyObject *op, PyObject *unused)
+{
+    (void)unused;
+    return PyObject_GetAttrString(op, "__qualname__");
+}
+
+static PyObject *wrapper_copy(PyObject *op, PyObject *unused)
+{
+    (void)unused;
+    return Py_NewRef(op);
+}
+
+static PyObject *wrapper_deepcopy(PyObject *op, PyObject *memo)
+{
+    (void)memo;
+    return Py_NewRef(op);
+}
+
+static PyObject *wrapper_repr(PyObject *op)
+{
+    Wrapper *self = (Wrapper *)op;
+    PyObject *name = wcpy_wrapper_name(self), *r;
+    char maxsize[32];
+    if (name == NULL)
+        return NULL;
+    if (self->maxsize < 0)
+        strcpy(maxsize, "None");
+    else
+        PyOS_snprintf(maxsize, sizeof maxsize, "%zd", self->maxsize);
+    if (self->is_method)
+        r = PyUnicode_FromFormat("<weakcache.lru_cache method %U maxsize=%s owners=%zu entries=%zu>",
+                                 name, maxsize, wcpy_owner_records_in(self->state->owners, self->cache),
+                                 wc_cache_size(self->cache));
+    else
+        r = PyUnicode_FromFormat("<weakcache.lru_cache %U maxsize=%s entries=%zu>", name,
+                                 maxsize, wc_cache_size(self->cache));
+    Py_DECREF(name);
+    return r;
+}
+
+static PyObject *wrapper_descr_get(PyObject *op, PyObject *obj, PyObject *type)
+{
+    Wrapper *self = (Wrapper *)op;
+    (void)type;
+    if (obj == NULL || obj == Py_None)
+        return Py_NewRef(op);
+    if (!self->is_method)   /* functools: an ordinary bound method */
+        return PyMethod_New(op, obj);
+    return wcpy_bound_new(self, obj);
+}
+
+static PyMethodDef wrapper_methods[] = {
+    {"cache_info", wrapper_cache_info, METH_NOARGS,
+     "Report hits, misses, maxsize and current size (all owners)."},
+    {"cache_clear", wrapper_cache_clear, METH_NOARGS,
+     "Drop every entry of every owner and reset the statistics."},
+    {"__set_name__", wrapper_set_name, METH_VARARGS,
+     "Called by the class body: from now on the first argument is the owner."},
+    {"__reduce__", wrapper_reduce, METH_NOARGS, NULL},
+    {"__copy__", wrapper_copy, METH_NOARGS, NULL},
+    {"__deepcopy__", wrapper_deepcopy, METH_O, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef wrapper_members[] = {
+    {"__dictoffset__", WC_T_PYSSIZET, offsetof(Wrapper, dict), WC_READONLY, NULL},
+    {"__weaklistoffset__", WC_T_PYSSIZET, offsetof(Wrapper, weakreflist), WC_READONLY, NULL},
+    {"__vectorcalloffset__", WC_T_PYSSIZET, offsetof(Wrapper, vectorcall), WC_READONLY, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyGetSetDef wrapper_getset[] = {
+    {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL, NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyType_Slot wrapper_slots[] = {
+    {Py_tp_new, WC_SLOT_FN(wrapper_new)},
+    {Py_tp_dealloc, WC_SLOT_FN(wrapper_dealloc)},
+    {Py_tp_traverse, WC_SLOT_FN(wrapper_traverse)},
+    {Py_tp_clear, WC_SLOT_FN(wrapper_clear)},
+    {Py_tp_call, WC_SLOT_FN(PyVectorcall_Call)},
+    {Py_tp_descr_get, WC_SLOT_FN(wrapper_descr_get)},
+    {Py_tp_repr, WC_SLOT_FN(wrapper_repr)},
+    {Py_tp_methods, wrapper_methods},
+    {Py_tp_members, wrapper_members},
+    {Py_tp_getset, wrapper_getset},
+    {Py_tp_doc, (void *)"A memoizing wrapper whose method entries die with their instance."},
+    {0, NULL},
+};
+
+static PyType_Spec wrapper_spec = {
+    "weakcache._lru_cache_wrapper", sizeof(Wrapper), 0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_METHOD_DESCRIPTOR |
+        Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_IMMUTABLETYPE,
+    wrapper_slots,
+};
+
+/* ------------------------------------------------------------------ */
+/* Setup and teardown                                                  */
+/* ------------------------------------------------------------------ */
+
+static PyObject *new_warning(PyObject *module, const char *qualified, PyObject *base,
+                             const char *doc, const char *attr)
+{
+    PyObject *w = PyErr_NewExceptionWithDoc(qualified, doc, base, NULL);
+    if (w == NULL || PyModule_AddObjectRef(module, attr, w) < 0) {
+        Py_XDECREF(w);
+        return NULL;
+    }
+    return w;
+}
+
+/* CacheInfo, the namedtuple functools uses, as weakcache.CacheInfo. */
+static PyObject *new_cache_info_type(void)
+{
+    PyObject *collections, *namedtuple, *args, *kwargs, *t = NULL;
+    collections = PyImport_ImportModule("collections");
+    if (collections == NULL)
+        return NULL;
+    namedtuple = PyObject_GetAttrString(collections, "namedtuple");
+    Py_DECREF(collections);
+    if (namedtuple == NULL)
+        return NULL;
+    args = Py_BuildValue("(ss)", "CacheInfo", "hits misses maxsize currsize");
+    kwargs = Py_BuildValue("{ss}", "module", "weakcache");
+    if (args != NULL && kwargs != NULL)
+        t = PyObject_Call(namedtuple, args, kwargs);
+    Py_XDECREF(args);
+    Py_XDECREF(kwargs);
+    Py_DECREF(namedtuple);
+    return t;
+}
+
+int wcpy_lru_init(PyObject *module, LruState *st, OwnersState *owners, PyObject *base_warning)
+{
+    wcpy_lru_offset = wcpy_part_offset(module, st);
+    st->owners = owners;
+    st->wrapper_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &wrapper_spec, NULL);
+    if (st->wrapper_type == NULL)
+        return -1;
+    st->bound_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &wcpy_bound_spec, NULL);
+    if (st->bound_type == NULL)
+        return -1;
+    if (PyModule_AddObjectRef(module, "_lru_cache_wrapper", (PyObject *)st->wrapper_type) < 0 ||
+        PyModule_AddObjectRef(module, "_bound_method", (PyObject *)st->bound_type) < 0)
+        return -1;
+    st->cache_info_type = new_cache_info_type();
+    if (st->cache_info_type == NULL ||
+        PyModule_AddObjectRef(module, "CacheInfo", st->cache_info_type) < 0)
+        return -1;
+    st->kwd_mark = PyObject_CallNoArgs((PyObject *)&PyBaseObject_Type);
+    if (st->kwd_mark == NULL)
+        return -1;
+    st->not_weakrefable_warning = new_warning(
+        module, "weakcache.NotWeakrefableWarning", base_warning,
+        "An unbounded cached method is used on objects that cannot be weakly referenced, "
+        "so they are kept alive as functools would.",
+        "NotWeakrefableWarning");
+    if (st->not_weakrefable_warning == NULL)
+        return -1;
+    st->owner_cycle_warning = new_warning(
+        module, "weakcache.OwnerCycleWarning", base_warning,
+        "A cached method returned a value that references its own instance, which keeps "
+        "the instance alive until the entry is evicted.",
+        "OwnerCycleWarning");
+    return st->owner_cycle_warning != NULL ? 0 : -1;
+}
+
+int wcpy_lru_traverse(LruState *st, visitproc visit, void *arg)
+{
+    Py_VISIT(st->wrapper_type);
+    Py_VISIT(st->bound_type);
+    Py_VISIT(st->cache_info_type);
+    Py_VISIT(st->kwd_mark);
+    Py_VISIT(st->not_weakrefable_warning);
+    Py_VISIT(st->owner_cycle_warning);
+    return 0;
+}
+
+void wcpy_lru_clear(LruState *st)
+{
+    Py_CLEAR(st->wrapper_type);
+    Py_CLEAR(st->bound_type);
+    Py_CLEAR(st->cache_info_type);
+    Py_CLEAR(st->kwd_mark);
+    Py_CLEAR(st->not_weakrefable_warning);
+    Py_CLEAR(st->owner_cycle_warning);
+}
+

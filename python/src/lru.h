@@ -1,0 +1,71 @@
+/*
+ * lru.h - weakcache.lru_cache / weakcache.cache: the wrapper type (lru.c) and
+ * the bound method that `obj.method` returns (bound.c).
+ *
+ * Depends on owners.h only. module.c calls the three functions at the top;
+ * the rest is shared by lru.c and bound.c.
+ */
+#ifndef WC_PY_LRU_H
+#define WC_PY_LRU_H
+
+#include "owners.h"
+
+/* The lru_cache part of the module state. */
+typedef struct {
+    PyTypeObject *wrapper_type;
+    PyTypeObject *bound_type;
+    PyObject *cache_info_type;
+    PyObject *kwd_mark;
+    PyObject *not_weakrefable_warning;
+    PyObject *owner_cycle_warning;
+    OwnersState *owners;   /* the module's owner service (not a reference) */
+} LruState;
+
+/* Create the types, CacheInfo and the two warnings (subclasses of
+ * base_warning) and add them to the module. 0, or -1 with an exception. */
+int wcpy_lru_init(PyObject *module, LruState *st, OwnersState *owners, PyObject *base_warning);
+int wcpy_lru_traverse(LruState *st, visitproc visit, void *arg);
+void wcpy_lru_clear(LruState *st);
+
+/* ------------------------------------------------------------------ */
+/* Shared by lru.c and bound.c                                         */
+/* ------------------------------------------------------------------ */
+
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    PyObject *func;
+    PyObject *cache_info_type;
+    wc_cache *cache;
+    LruState *state;
+    Py_ssize_t maxsize;            /* -1: unbounded */
+    uint64_t hits_base, misses_base, uncached_misses;
+    char typed, is_method, warned_not_weakrefable, warned_cycle;
+    PyObject *dict;
+    PyObject *weakreflist;
+} Wrapper;
+
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    Wrapper *wrapper;
+    PyObject *self;
+} Bound;
+
+/* lru.c */
+/* Where LruState sits inside the module state (the same in every instance
+ * of the module), for wcpy_type_part_state(). */
+extern Py_ssize_t wcpy_lru_offset;
+/* The call itself: args[0] is the owner when the wrapper is a method. */
+PyObject *wcpy_wrapper_call(Wrapper *self, PyObject *const *args, size_t nargsf,
+                            PyObject *kwnames);
+/* CacheInfo(hits, misses, maxsize, currsize) of the wrapper. */
+PyObject *wcpy_wrapper_cache_info(Wrapper *self, size_t currsize);
+/* The wrapper's __qualname__ (new reference), "?" if it has none. */
+PyObject *wcpy_wrapper_name(Wrapper *self);
+
+/* bound.c */
+PyObject *wcpy_bound_new(Wrapper *wrapper, PyObject *obj);
+extern PyType_Spec wcpy_bound_spec;
+
+#endif /* WC_PY_LRU_H */
