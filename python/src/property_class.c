@@ -178,14 +178,16 @@ static PyTypeObject *data_twin_of(PropState *st, PyTypeObject *tp)
     return NULL;
 }
 
-/* Make self a data descriptor or not, by moving it to the twin type. */
-static int set_data_kind(CachedProperty *self, int want_data)
+/* The type self must have to be a data descriptor (want_data) or not: its
+ * twin, or its own type if that already fits (borrowed). NULL with TypeError.
+ * Changes nothing: __set_name__ switches the type when it commits. */
+static PyTypeObject *kind_target(CachedProperty *self, int want_data)
 {
     PyTypeObject *tp = Py_TYPE(self), *target;
 
     if (want_data) {
         if (tp->tp_descr_set != NULL)
-            return 0;
+            return tp;
         target = data_twin_of(self->state, tp);
         if (target == NULL) {
             PyErr_Format(PyExc_TypeError,
@@ -193,29 +195,26 @@ static int set_data_kind(CachedProperty *self, int want_data)
                          "weakcache.cached_property that overrides __init_subclass__ must "
                          "call super().__init_subclass__()",
                          tp->tp_name);
-            return -1;
+            return NULL;
         }
     } else {
         if (tp->tp_base == NULL || data_twin_of(self->state, tp->tp_base) != tp)
-            return 0;   /* not a twin: already non-data, or a user's own data type */
+            return tp;   /* not a twin: already non-data, or a user's own data type */
         target = tp->tp_base;
     }
     if (target->tp_basicsize != tp->tp_basicsize || target->tp_itemsize != tp->tp_itemsize) {
         PyErr_Format(PyExc_TypeError, "%s and %s have different layouts", tp->tp_name,
                      target->tp_name);
-        return -1;
+        return NULL;
     }
-    Py_INCREF(target);
-    Py_SET_TYPE(self, target);
-    Py_DECREF(tp);
-    return 0;
+    return target;
 }
 
 static PyObject *cp_set_name(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
 {
     CachedProperty *self = (CachedProperty *)op;
-    PyObject *name;
-    PyTypeObject *owner, *old_owner;
+    PyObject *name, *old_name;
+    PyTypeObject *owner, *old_owner, *old_type, *target;
     Py_ssize_t offset = 0;
     int mode, r;
 
@@ -256,18 +255,31 @@ static PyObject *cp_set_name(PyObject *op, PyObject *const *args, Py_ssize_t nar
         }
         self->store = Py_NewRef(self->state->store);
     }
-    if (set_data_kind(self, mode != MODE_DICT) < 0)
+    target = kind_target(self, mode != MODE_DICT);
+    if (target == NULL)
         return NULL;
-    /* Commit; nothing below fails. The old owner is released last. */
+    /* Commit. Every field of the binding (type, owner, name, mode, offset)
+     * is written before any reference is dropped: a decref can run Python
+     * code (the old name may be a str subclass with __del__, a class may be
+     * freed), and that code may use this very descriptor (issue 9, defect 3).
+     * Nothing below fails. */
+    old_type = Py_TYPE(self);
+    if (target != old_type)
+        Py_SET_TYPE(self, (PyTypeObject *)Py_NewRef(target));
+    else
+        old_type = NULL;
     old_owner = self->owner;
     self->owner = (PyTypeObject *)Py_NewRef(owner);
-    Py_XSETREF(self->name, Py_NewRef(name));
+    old_name = self->name;
+    self->name = Py_NewRef(name);
     self->mode = mode;
     self->offset = offset;
     PyType_Modified(owner);   /* attribute caches may know the old descriptor kind */
     if (old_owner != NULL && old_owner != owner)
         PyType_Modified(old_owner);
+    Py_XDECREF(old_name);
     Py_XDECREF(old_owner);
+    Py_XDECREF(old_type);
     Py_RETURN_NONE;
 }
 
@@ -355,8 +367,12 @@ static PyObject *cp_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     CachedProperty *self;
     PropState *st;
 
-    /* cached_property(lock=True) with no function: a decorator. */
-    if (PyTuple_GET_SIZE(args) == 0 && kwds != NULL && PyDict_GET_SIZE(kwds) != 0) {
+    /* cached_property(lock=...) and nothing else: a decorator factory. Any
+     * other call (func positional or as a keyword, unknown keywords) makes a
+     * property, and __init__ checks the arguments as functools' does, at
+     * once (issue 9, defect 6). */
+    if (PyTuple_GET_SIZE(args) == 0 && kwds != NULL && PyDict_GET_SIZE(kwds) == 1 &&
+        PyDict_GetItemString(kwds, "lock") != NULL) {
         PyObject *functools = PyImport_ImportModule("functools"), *partial, *pargs, *r;
         if (functools == NULL)
             return NULL;
@@ -403,9 +419,23 @@ static int cp_init(PyObject *op, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"func", "lock", NULL};
     CachedProperty *self = (CachedProperty *)op;
-    PyObject *func, *lock = NULL;
+    PyObject *func, *lock = NULL, *old_lock, *old_func;
     int use_lock = 0;
 
+    /* Unknown keywords first, as functools reports them (before a missing
+     * func). */
+    if (kwds != NULL) {
+        PyObject *key, *value;
+        Py_ssize_t pos = 0;
+        while (PyDict_Next(kwds, &pos, &key, &value)) {
+            if (!PyUnicode_Check(key) || (PyUnicode_CompareWithASCIIString(key, "func") != 0 &&
+                                          PyUnicode_CompareWithASCIIString(key, "lock") != 0)) {
+                PyErr_Format(PyExc_TypeError,
+                             "cached_property() got an unexpected keyword argument %R", key);
+                return -1;
+            }
+        }
+    }
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|$p:cached_property", kwlist, &func,
                                      &use_lock))
         return -1;
@@ -418,8 +448,14 @@ static int cp_init(PyObject *op, PyObject *args, PyObject *kwds)
         if (lock == NULL)
             return -1;
     }
-    Py_XSETREF(self->lock, lock);
-    Py_XSETREF(self->func, Py_NewRef(func));
+    /* Both fields first, then the old references (their decrefs may run
+     * code that uses this property). */
+    old_lock = self->lock;
+    old_func = self->func;
+    self->lock = lock;
+    self->func = Py_NewRef(func);
+    Py_XDECREF(old_lock);
+    Py_XDECREF(old_func);
     if (set_from_func(op, "__doc__", func) < 0 || set_from_func(op, "__module__", func) < 0)
         return -1;
     return 0;
