@@ -191,7 +191,7 @@ static int store_put(CachedProperty *self, wc_cache *cache, OwnerRef *rec, PyObj
     int r;
     Py_INCREF(self);
     Py_INCREF(value);
-    r = wc_put(cache, &rec->owner, (uint64_t)(uintptr_t)self, self, value, 1);
+    r = wc_put(cache, &rec->owner, self->key_hash, self, value, 1);
     if (r != WC_OK) {
         Py_DECREF(value);
         Py_DECREF(self);
@@ -243,14 +243,47 @@ static int shadowed_by_override(CachedProperty *self, PyObject *obj)
     return PyObject_TypeCheck(eff, cp_type) && ((CachedProperty *)eff)->mode == MODE_DICT;
 }
 
+/* Weak mode: the value stored for obj, as storage_lookup. The hit path of
+ * weak mode: the owner record (an identity-keyed probe of the registry,
+ * checked against the record's weak reference), then one wc_get keyed by
+ * (record, property) with the property's precomputed hash. No Python code
+ * runs on a hit. */
+static int weak_lookup(CachedProperty *self, PyObject *obj, PyObject **out)
+{
+    OwnerRef *rec;
+    wc_cache *cache;
+    void *v;
+    int r;
+
+    *out = NULL;
+    if (Py_TYPE(obj)->tp_weaklistoffset == 0) {
+        raise_not_weakrefable(self, obj);
+        return -1;
+    }
+    /* The record first: discarding a dead object's record runs decrefs. */
+    rec = wcpy_owner_lookup(self->state->owners, obj);
+    if (rec == NULL)
+        return PyErr_Occurred() ? -1 : 0;
+    cache = store_cache(self);
+    if (cache == NULL)
+        return -1;
+    r = wc_get(cache, &rec->owner, self->key_hash, self, &v);
+    if (r == WC_OK) {
+        *out = (PyObject *)v;   /* retain_value gave us a reference */
+        return 1;
+    }
+    if (r != WC_NOTFOUND) {
+        wcpy_core_error(r);
+        return -1;
+    }
+    return 0;
+}
+
 /* The stored value of obj: 1 and a new reference in *out, 0 if none, -1 on
  * error. */
 static int storage_lookup(CachedProperty *self, PyObject *obj, PyObject **out)
 {
     PyObject *d, *v;
-    OwnerRef *rec;
-    wc_cache *cache;
-    int r;
 
     *out = NULL;
     switch (self->mode) {
@@ -282,26 +315,7 @@ static int storage_lookup(CachedProperty *self, PyObject *obj, PyObject **out)
         *out = v;
         return 1;
     case MODE_WEAK:
-        if (Py_TYPE(obj)->tp_weaklistoffset == 0) {
-            raise_not_weakrefable(self, obj);
-            return -1;
-        }
-        cache = store_cache(self);
-        if (cache == NULL)
-            return -1;
-        rec = wcpy_owner_lookup(self->state->owners, obj);
-        if (rec == NULL)
-            return PyErr_Occurred() ? -1 : 0;
-        r = wc_get(cache, &rec->owner, (uint64_t)(uintptr_t)self, self, (void **)&v);
-        if (r == WC_OK) {
-            *out = v;   /* retain_value gave us a reference */
-            return 1;
-        }
-        if (r != WC_NOTFOUND) {
-            wcpy_core_error(r);
-            return -1;
-        }
-        return 0;
+        return weak_lookup(self, obj, out);
     default:
         raise_unbound();
         return -1;
@@ -362,13 +376,14 @@ static PyObject *storage_store_first(CachedProperty *self, PyObject *obj, PyObje
             raise_not_weakrefable(self, obj);
             return NULL;
         }
-        cache = store_cache(self);
-        if (cache == NULL)
-            return NULL;
+        /* The record first: creating it may run the collector. */
         rec = wcpy_owner_get_or_create(self->state->owners, obj);
         if (rec == NULL)
             return NULL;
-        r = wc_get(cache, &rec->owner, (uint64_t)(uintptr_t)self, self, (void **)&v);
+        cache = store_cache(self);
+        if (cache == NULL)
+            return NULL;
+        r = wc_get(cache, &rec->owner, self->key_hash, self, (void **)&v);
         if (r == WC_OK)
             return v;
         if (r != WC_NOTFOUND)
@@ -483,6 +498,11 @@ PyObject *wcpy_cp_descr_get(PyObject *op, PyObject *obj, PyObject *type)
             if (v != NULL)
                 return Py_NewRef(v);
         }
+    } else if (self->mode == MODE_WEAK) {   /* the hit path: see weak_lookup */
+        PyObject *v;
+        int r = weak_lookup(self, obj, &v);
+        if (r != 0)
+            return v;   /* NULL on error */
     }
     return cp_get_slow(self, obj);
 }
@@ -520,18 +540,18 @@ int wcpy_cp_descr_set(PyObject *op, PyObject *obj, PyObject *value)
             raise_not_weakrefable(self, obj);
             return -1;
         }
+        /* The record first (creating it may run the collector, discarding a
+         * dead object's record runs decrefs), then the store. */
+        rec = value != NULL ? wcpy_owner_get_or_create(self->state->owners, obj)
+                            : wcpy_owner_lookup(self->state->owners, obj);
+        if (rec == NULL && PyErr_Occurred())
+            return -1;
         cache = store_cache(self);
         if (cache == NULL)
             return -1;
-        if (value != NULL) {
-            rec = wcpy_owner_get_or_create(self->state->owners, obj);
-            if (rec == NULL || store_put(self, cache, rec, value) < 0)
-                return -1;
-            return PyErr_Occurred() ? -1 : 0;
-        }
-        rec = wcpy_owner_lookup(self->state->owners, obj);
-        r = rec != NULL ? wc_remove(cache, &rec->owner, (uint64_t)(uintptr_t)self, self)
-                        : WC_NOTFOUND;
+        if (value != NULL)
+            return store_put(self, cache, rec, value) < 0 || PyErr_Occurred() ? -1 : 0;
+        r = rec != NULL ? wc_remove(cache, &rec->owner, self->key_hash, self) : WC_NOTFOUND;
         if (PyErr_Occurred())
             return -1;
         if (r == WC_NOTFOUND) {

@@ -46,6 +46,7 @@ typedef struct {
     PyObject *store;          /* weak mode: the shared Store (strong) */
     PyObject *lock;           /* an RLock with lock=True, else NULL */
     PropState *state;
+    uint64_t key_hash;        /* weak mode: the store key's hash (see prop_key_hash) */
     int mode;
     PyObject *dict;
     PyObject *weakreflist;
@@ -58,6 +59,20 @@ typedef struct {
 } Store;
 
 extern const char *const wcpy_property_mode_names[];
+
+/* The hash of a property as a key of the weak store: its address through a
+ * 64-bit finalizer (splitmix64), computed once per property. Addresses are
+ * aligned and close together; fed raw into a hash that combines them with
+ * the owner's address, distinct (owner, property) pairs can collide exactly
+ * (issue 9, defect 1). A well-mixed key hash keeps them apart whatever the
+ * core does with it. */
+static inline uint64_t prop_key_hash(const void *prop)
+{
+    uint64_t z = (uint64_t)(uintptr_t)prop + 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
 
 /* property.c */
 PyObject *wcpy_cp_descr_get(PyObject *op, PyObject *obj, PyObject *type);

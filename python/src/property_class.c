@@ -393,6 +393,7 @@ static PyObject *cp_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     if (self == NULL)
         return NULL;
     self->state = st;
+    self->key_hash = prop_key_hash(self);
     return (PyObject *)self;
 }
 
