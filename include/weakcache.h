@@ -42,7 +42,7 @@ extern "C" {
 /* ------------------------------------------------------------------ */
 
 #define WC_VERSION_MAJOR 0
-#define WC_VERSION_MINOR 1
+#define WC_VERSION_MINOR 2
 #define WC_VERSION_PATCH 0
 /* The version lives in the three numbers above and nowhere else: CMake
  * (project version, SONAME, pkg-config) and the Python package metadata
@@ -136,7 +136,12 @@ struct wc__group {               /* the entries of one owner in one cache */
 };
 typedef struct wc_owner {
     struct wc__group wc__first;  /* private: first group, stored inline */
+    unsigned char wc__lock;      /* private: the owner's lock (an atomic byte) */
+    unsigned char wc__reserved[7]; /* reserved for later versions, keep zero */
 } wc_owner;
+/* ABI: sizeof(wc_owner) (48 bytes on LP64) is part of the ABI and stays the
+ * same within a major version; later minor versions may use the reserved
+ * bytes and change the private fields, never the size. */
 
 /* Initialise an owner with no entries. `owner` is borrowed; it must not
  * already hold entries (re-initialising a used owner leaks its entries).
@@ -197,12 +202,30 @@ typedef struct wc_ops {
 } wc_ops;
 
 typedef struct wc_config {
+    size_t size;          /* set by wc_config_init(): the struct size the
+                             caller was compiled with (ABI versioning) */
     size_t max_entries;   /* 0: no bound on the number of entries */
     uint64_t max_weight;  /* 0: no bound on the total weight */
     const wc_ops *ops;    /* borrowed, copied at creation; NULL: all-NULL ops */
     void *ops_ctx;        /* passed to every ops callback */
     const wc_allocator *allocator; /* copied at creation; NULL: malloc/free */
 } wc_config;
+
+/* Prepare a config: zero every field and record the struct's size, so that
+ * a program compiled against this header keeps working with later versions
+ * of the library (which append fields, and treat the missing ones as zero).
+ * Always start from wc_config_init(), then set the fields you need:
+ *
+ *     wc_config cfg;
+ *     wc_config_init(&cfg);
+ *     cfg.max_entries = 1024;
+ *
+ * Returns WC_OK, or WC_EINVAL if cfg is NULL. (A macro: it passes
+ * sizeof(wc_config) as seen by the caller to wc_config_init_size().) */
+#define wc_config_init(cfg) wc_config_init_size((cfg), sizeof(wc_config))
+/* cfg borrowed; `size` bytes at cfg are zeroed and cfg->size = size.
+ * Errors: WC_EINVAL (cfg NULL, or size smaller than the 0.2.0 struct). */
+WC_API int wc_config_init_size(wc_config *cfg, size_t size);
 
 /* ------------------------------------------------------------------ */
 /* Re-entrancy                                                         */
@@ -290,20 +313,31 @@ WC_API int wc_cache_clear_owner(wc_cache *cache, wc_owner *owner);
 WC_API int wc_cache_set_limits(wc_cache *cache, size_t max_entries,
                                uint64_t max_weight);
 
+/* Room for eviction causes: the evictions[] array has this many slots
+ * whatever WC_EVICT__COUNT is, so later causes do not move the fields
+ * after it. */
+#define WC_EVICT_SLOTS 16
+
 typedef struct wc_stats {
     uint64_t hits;
     uint64_t misses;
     uint64_t inserts;                     /* successful puts */
-    uint64_t evictions[WC_EVICT__COUNT];  /* indexed by wc_evict_cause */
+    uint64_t evictions[WC_EVICT_SLOTS];   /* indexed by wc_evict_cause */
     size_t size;                          /* current number of entries */
     uint64_t weight;                      /* current total weight */
     size_t max_entries;
     uint64_t max_weight;
 } wc_stats;
 
-/* Fill *out with the cache's counters. Both pointers borrowed; a NULL
- * argument is a no-op. */
-WC_API void wc_cache_stats(const wc_cache *cache, wc_stats *out);
+/* Fill *out with the cache's counters. wc_stats may grow in later versions
+ * (fields are only ever appended): the library writes the first `size`
+ * bytes at most, and zeroes what it does not know. Use the macro, which
+ * passes the caller's sizeof. Both pointers borrowed. Returns WC_OK, or
+ * WC_EINVAL (cache or out NULL, *out is then untouched). */
+#define wc_cache_stats(cache, out) \
+    wc_cache_stats_size((cache), (out), sizeof(wc_stats))
+WC_API int wc_cache_stats_size(const struct wc_cache *cache, wc_stats *out,
+                               size_t size);
 
 /* Number of entries (0 for NULL). */
 WC_API size_t wc_cache_size(const wc_cache *cache);
@@ -320,9 +354,11 @@ typedef struct wc_item {
 } wc_item;
 
 typedef struct wc_iter {  /* fields private */
-    wc_cache *cache;
-    void *next;
-    uint64_t version;
+    struct wc_cache *wc__cache;
+    void *wc__next;
+    void *wc__cur;
+    uint64_t wc__version;
+    void *wc__reserved[4];  /* room for later versions: sizeof is ABI */
 } wc_iter;
 
 /* Start an iteration. Iterating does not touch the LRU order or the stats.

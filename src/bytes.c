@@ -85,7 +85,7 @@ int wc_bytes_cache_new(size_t max_entries, void (*free_value)(void *value),
     wc_config config;
     int r;
 
-    memset(&config, 0, sizeof config);
+    wc_config_init(&config);
     config.max_entries = max_entries;
     config.ops = free_value != NULL ? &ops_with_free : &ops_no_free;
     config.allocator = allocator;

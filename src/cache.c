@@ -136,6 +136,7 @@ void wc_owner_init(wc_owner *owner)
 {
     if (owner == NULL)
         return;
+    memset(owner, 0, sizeof *owner);
     owner->wc__first.cache = NULL;
     owner->wc__first.owner = owner;
     owner->wc__first.next = NULL;
@@ -361,9 +362,44 @@ static void evict_to_limits(wc_cache *cache, const wc__entry *keep)
 /* Cache lifetime                                                      */
 /* ------------------------------------------------------------------ */
 
-int wc_cache_new(const wc_config *config, wc_cache **out)
+/* The smallest config a caller can have: the 0.2.0 struct. */
+#define CONFIG_MIN_SIZE (offsetof(wc_config, allocator) + sizeof(void *))
+
+int wc_config_init_size(wc_config *cfg, size_t size)
 {
-    static const wc_config defaults;
+    if (cfg == NULL || size < CONFIG_MIN_SIZE)
+        return WC_EINVAL;
+    memset(cfg, 0, size);
+    cfg->size = size;
+    return WC_OK;
+}
+
+/* Copy the caller's config (of the caller's size) into *cfg, a zeroed
+ * struct of this library's size. A larger caller struct (a newer header)
+ * is accepted when the fields this library does not know are all zero. */
+static int config_read(const wc_config *in, wc_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    if (in == NULL) {
+        cfg->size = sizeof *cfg;
+        return WC_OK;
+    }
+    if (in->size < CONFIG_MIN_SIZE)
+        return WC_EINVAL;   /* not made by wc_config_init() */
+    if (in->size > sizeof *cfg) {
+        const unsigned char *tail = (const unsigned char *)in + sizeof *cfg;
+        size_t i;
+        for (i = 0; i < in->size - sizeof *cfg; i++)
+            if (tail[i] != 0)
+                return WC_EINVAL;   /* asks for a feature we do not have */
+    }
+    memcpy(cfg, in, in->size < sizeof *cfg ? in->size : sizeof *cfg);
+    return WC_OK;
+}
+
+int wc_cache_new(const wc_config *config_in, wc_cache **out)
+{
+    wc_config cfgbuf, *config = &cfgbuf;
     const wc_allocator *alloc;
     wc_cache *cache;
     wc__entry *head = NULL;
@@ -371,8 +407,8 @@ int wc_cache_new(const wc_config *config, wc_cache **out)
     if (out == NULL)
         return WC_EINVAL;
     *out = NULL;
-    if (config == NULL)
-        config = &defaults;
+    if (config_read(config_in, config) != WC_OK)
+        return WC_EINVAL;
     alloc = config->allocator != NULL ? config->allocator : &wc__default_allocator;
     if (alloc->malloc == NULL || alloc->free == NULL)
         return WC_EINVAL;
@@ -677,18 +713,26 @@ size_t wc_owner_count(const wc_owner *owner, const wc_cache *cache)
 /* Stats and iteration                                                 */
 /* ------------------------------------------------------------------ */
 
-void wc_cache_stats(const wc_cache *cache, wc_stats *out)
+int wc_cache_stats_size(const wc_cache *cache, wc_stats *out, size_t size)
 {
+    wc_stats st;
     if (cache == NULL || out == NULL)
-        return;
-    out->hits = cache->hits;
-    out->misses = cache->misses;
-    out->inserts = cache->inserts;
-    memcpy(out->evictions, cache->evictions, sizeof out->evictions);
-    out->size = cache->size;
-    out->weight = cache->weight;
-    out->max_entries = cache->max_entries;
-    out->max_weight = cache->max_weight;
+        return WC_EINVAL;
+    memset(&st, 0, sizeof st);
+    st.hits = cache->hits;
+    st.misses = cache->misses;
+    st.inserts = cache->inserts;
+    memcpy(st.evictions, cache->evictions, sizeof cache->evictions);
+    st.size = cache->size;
+    st.weight = cache->weight;
+    st.max_entries = cache->max_entries;
+    st.max_weight = cache->max_weight;
+    if (size > sizeof st) {
+        memset((char *)out + sizeof st, 0, size - sizeof st);
+        size = sizeof st;
+    }
+    memcpy(out, &st, size);
+    return WC_OK;
 }
 
 size_t wc_cache_size(const wc_cache *cache)
@@ -700,13 +744,12 @@ void wc_iter_init(wc_iter *it, wc_cache *cache)
 {
     if (it == NULL)
         return;
-    it->cache = cache;
-    it->next = NULL;
-    it->version = 0;
+    memset(it, 0, sizeof *it);
+    it->wc__cache = cache;
     if (cache != NULL) {
         wc__entry *tail = ELMT_FROM_HH(cache->head->hh.tbl, cache->head->hh.tbl->tail);
-        it->next = tail != &cache->sentinel ? tail : NULL;
-        it->version = cache->version + cache->moves;
+        it->wc__next = tail != &cache->sentinel ? tail : NULL;
+        it->wc__version = cache->version + cache->moves;
     }
 }
 
@@ -714,11 +757,11 @@ int wc_iter_next(wc_iter *it, wc_item *out)
 {
     wc__entry *e;
     wc__group *g;
-    if (it == NULL || out == NULL || it->cache == NULL)
+    if (it == NULL || out == NULL || it->wc__cache == NULL)
         return WC_EINVAL;
-    if (it->version != it->cache->version + it->cache->moves)
+    if (it->wc__version != it->wc__cache->version + it->wc__cache->moves)
         return WC_ECHANGED;
-    e = it->next;
+    e = it->wc__next;
     if (e == NULL)
         return 0;
     g = entry_group(e);
@@ -726,6 +769,6 @@ int wc_iter_next(wc_iter *it, wc_item *out)
     out->value = e->value;
     out->owner = g != NULL ? g->owner : NULL;
     out->weight = e->hh.keylen;
-    it->next = e->hh.prev != &it->cache->sentinel ? e->hh.prev : NULL;
+    it->wc__next = e->hh.prev != &it->wc__cache->sentinel ? e->hh.prev : NULL;
     return 1;
 }

@@ -49,7 +49,7 @@ struct wc_cache {
     uint64_t version;            /* bumped when an entry is added or removed */
     uint64_t moves;              /* bumped when a hit reorders the LRU list */
     uint64_t hits, misses, inserts;
-    uint64_t evictions[WC_EVICT__COUNT];
+    uint64_t evictions[WC_EVICT_SLOTS];
     wc_ops ops;
     void *ctx;
     wc_allocator alloc;

@@ -179,7 +179,8 @@ static const wc_ops g_boxed_ops = {.equal = int_equal, .free_key = free_boxed};
 static wc_cache *new_int_cache(size_t max_entries, const wc_ops *ops,
                                const wc_allocator *alloc)
 {
-    wc_config cfg = {0};
+    wc_config cfg;
+    wc_config_init(&cfg);
     cfg.max_entries = max_entries;
     cfg.ops = ops;
     cfg.allocator = alloc;

@@ -70,7 +70,7 @@ START_TEST(test_new_errors)
     wc_cache *c = NULL;
 
     tu_alloc_init(&a);
-    memset(&cfg, 0, sizeof cfg);
+    wc_config_init(&cfg);
     ck_assert_int_eq(wc_cache_new(NULL, NULL), WC_EINVAL);
     ck_assert_int_eq(wc_cache_new(&cfg, NULL), WC_EINVAL);
 
@@ -110,7 +110,7 @@ START_TEST(test_config_is_copied)
     tu_alloc_init(&a);
     al = a.hooks;
     ops = env.ops;
-    memset(&cfg, 0, sizeof cfg);
+    wc_config_init(&cfg);
     cfg.max_entries = 2;
     cfg.ops = &ops;
     cfg.ops_ctx = &env;
@@ -543,7 +543,7 @@ START_TEST(test_all_null_ops)
     void *out = NULL;
 
     memset(&ops, 0, sizeof ops);
-    memset(&cfg, 0, sizeof cfg);
+    wc_config_init(&cfg);
     cfg.ops = &ops;
     cfg.max_entries = 1;
     ck_assert_int_eq(wc_cache_new(&cfg, &c), WC_OK);
@@ -1008,11 +1008,11 @@ START_TEST(test_stats_null_args)
 
     memset(&s, 0xA5, sizeof s);
     memset(&pattern, 0xA5, sizeof pattern);
-    wc_cache_stats(NULL, &s);
+    ck_assert_int_eq(wc_cache_stats(NULL, &s), WC_EINVAL);
     ck_assert_mem_eq(&s, &pattern, sizeof s);
     ck_assert_int_eq(wc_cache_new(NULL, &c), WC_OK);
-    wc_cache_stats(c, NULL);
-    wc_cache_stats(NULL, NULL);
+    ck_assert_int_eq(wc_cache_stats(c, NULL), WC_EINVAL);
+    ck_assert_int_eq(wc_cache_stats(NULL, NULL), WC_EINVAL);
     ck_assert_uint_eq(wc_cache_size(NULL), 0);
     ck_assert_int_eq(wc_cache_free(c), WC_OK);
 }
@@ -1180,6 +1180,89 @@ START_TEST(test_null_arguments)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* ABI: sized structs                                                  */
+/* ------------------------------------------------------------------ */
+
+START_TEST(test_config_size_versioning)
+{
+    /* A config not made by wc_config_init (size 0) is refused; an older,
+     * smaller struct is accepted (missing fields are zero); a newer, larger
+     * one is accepted only when the fields this library does not know are
+     * zero. */
+    struct {
+        wc_config cfg;
+        unsigned char newer[16];
+    } big;
+    wc_config cfg;
+    wc_cache *c = NULL;
+
+    memset(&cfg, 0, sizeof cfg);
+    ck_assert_int_eq(wc_cache_new(&cfg, &c), WC_EINVAL);
+    ck_assert_ptr_null(c);
+    ck_assert_int_eq(wc_config_init(NULL), WC_EINVAL);
+    ck_assert_int_eq(wc_config_init_size(&cfg, 8), WC_EINVAL);
+    ck_assert_int_eq(wc_config_init(&cfg), WC_OK);
+    ck_assert_uint_eq(cfg.size, sizeof cfg);
+    cfg.max_entries = 3;
+    ck_assert_int_eq(wc_cache_new(&cfg, &c), WC_OK);
+    ck_assert_uint_eq(tu_stats(c).max_entries, 3);
+    ck_assert_int_eq(wc_cache_free(c), WC_OK);
+
+    /* the 0.2.0 prefix: up to and including `allocator` */
+    ck_assert_int_eq(wc_config_init_size(&cfg, offsetof(wc_config, allocator) +
+                                               sizeof(void *)), WC_OK);
+    cfg.max_entries = 4;
+    ck_assert_int_eq(wc_cache_new(&cfg, &c), WC_OK);
+    ck_assert_uint_eq(tu_stats(c).max_entries, 4);
+    ck_assert_int_eq(wc_cache_free(c), WC_OK);
+
+    memset(&big, 0x77, sizeof big);
+    ck_assert_int_eq(wc_config_init_size(&big.cfg, sizeof big), WC_OK);
+    ck_assert_uint_eq(big.newer[15], 0);
+    big.cfg.max_entries = 5;
+    ck_assert_int_eq(wc_cache_new(&big.cfg, &c), WC_OK);
+    ck_assert_uint_eq(tu_stats(c).max_entries, 5);
+    ck_assert_int_eq(wc_cache_free(c), WC_OK);
+    big.newer[3] = 1;   /* a field this library does not know about */
+    c = NULL;
+    ck_assert_int_eq(wc_cache_new(&big.cfg, &c), WC_EINVAL);
+    ck_assert_ptr_null(c);
+}
+END_TEST
+
+START_TEST(test_stats_sized)
+{
+    /* A caller compiled with a smaller wc_stats gets only its prefix; a
+     * larger one gets the rest zeroed. */
+    tu_env env;
+    wc_cache *c;
+    wc_stats s;
+    struct {
+        wc_stats s;
+        unsigned char newer[24];
+    } big;
+    int v;
+
+    tu_env_init(&env);
+    c = tu_cache_new(&env, 0, 0, NULL);
+    ck_assert_int_eq(tu_put(&env, c, NULL, 1, 1, 2), WC_OK);
+    ck_assert_int_eq(tu_get(&env, c, NULL, 1, &v), WC_OK);
+    memset(&s, 0xA5, sizeof s);
+    ck_assert_int_eq(wc_cache_stats_size(c, &s, offsetof(wc_stats, misses)), WC_OK);
+    ck_assert_uint_eq(s.hits, 1);
+    ck_assert_uint_eq(s.misses, 0xA5A5A5A5A5A5A5A5ull);   /* not written */
+    memset(&big, 0xA5, sizeof big);
+    ck_assert_int_eq(wc_cache_stats_size(c, &big.s, sizeof big), WC_OK);
+    ck_assert_uint_eq(big.s.hits, 1);
+    ck_assert_uint_eq(big.s.weight, 2);
+    ck_assert_uint_eq(big.newer[0], 0);
+    ck_assert_uint_eq(big.newer[23], 0);
+    ck_assert_uint_ge(WC_EVICT_SLOTS, WC_EVICT__COUNT);
+    finish(&env, c, NULL);
+}
+END_TEST
+
 static Suite *cache_suite(void)
 {
     Suite *s = suite_create("cache");
@@ -1225,6 +1308,8 @@ static Suite *cache_suite(void)
     tc = tcase_create("stats");
     tcase_add_test(tc, test_stats_counters);
     tcase_add_test(tc, test_stats_null_args);
+    tcase_add_test(tc, test_stats_sized);
+    tcase_add_test(tc, test_config_size_versioning);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("iter");

@@ -598,7 +598,7 @@ static inline wc_config tu_config(tu_env *env, size_t max_entries,
                                   uint64_t max_weight, tu_alloc *alloc)
 {
     wc_config cfg;
-    memset(&cfg, 0, sizeof cfg);
+    wc_config_init(&cfg);
     cfg.max_entries = max_entries;
     cfg.max_weight = max_weight;
     cfg.ops = env != NULL ? &env->ops : NULL;
