@@ -327,6 +327,11 @@ typedef struct wc_stats {
     uint64_t weight;                      /* current total weight */
     size_t max_entries;
     uint64_t max_weight;
+    /* How often the hash index gave up growing its bucket array (uthash's
+     * "ineffective expansion" rule): 0 unless many distinct keys have equal
+     * 64-bit caller hashes (a broken hash function). Lookups get slower as
+     * the cache grows once it is non-zero. */
+    uint64_t noexpand;
 } wc_stats;
 
 /* Fill *out with the cache's counters. wc_stats may grow in later versions

@@ -87,6 +87,7 @@
  *    remove groups of the same owner) and starts over from the owner.
  */
 #include "internal.h"
+#include "debug.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -116,13 +117,30 @@ static wc__group *entry_group(const wc__entry *e)
 /* Hashing                                                             */
 /* ------------------------------------------------------------------ */
 
-/* One multiply (Fibonacci hashing) and the high half: uthash takes bucket
- * indexes from the low bits of hashv, and the high half of the product
- * depends on every input bit. Aligned pointers and small integers, whose low
- * bits are poor, spread evenly. */
-static uint32_t mix_hash(uint64_t h, const wc__group *g)
+/* The 32-bit hashv of (owner, key). Each input is mixed on its own before
+ * they are combined, so that the combination cannot cancel: XOR-ing raw
+ * inputs first (h ^ addr) makes distinct pairs collide exactly whenever
+ * h1 ^ h2 == a1 ^ a2, which small ints and aligned addresses do all the
+ * time, and keys whose full 32-bit hashv collide are never split by uthash's
+ * doublings (it then stops expanding for good, see uthash_noexpand_fyi).
+ *  - the key hash: h ^ h >> 31, then a multiply by an odd constant, is a
+ *    bijection on 64 bits (distinct caller hashes stay distinct) that moves
+ *    small ints' entropy into the high bits;
+ *  - the owner address: the same kind of bijection with another constant
+ *    (0 for unowned entries);
+ *  - the two are XOR-ed (a collision now needs two unrelated 64-bit mixes
+ *    to differ by exactly the XOR of the other two: chance 2^-64 per pair)
+ *    and the result goes through a last multiply; uthash gets the high 32
+ *    bits, which depend on every input bit, and takes bucket indexes from
+ *    their low bits.
+ * Three multiplies, two of them independent: a few cycles on a hit. */
+static inline uint32_t mix_hash(uint64_t h, const void *owner)
 {
-    h = (h ^ ((uint64_t)(uintptr_t)g >> 4)) * 0x9E3779B97F4A7C15ull;
+    uint64_t o = (uint64_t)(uintptr_t)owner;
+    o = (o ^ (o >> 29)) * 0xBF58476D1CE4E5B9ull;
+    h = (h ^ (h >> 31)) * 0x94D049BB133111EBull;
+    h ^= o ^ (o >> 32);
+    h = (h ^ (h >> 29)) * 0x9E3779B97F4A7C15ull;
     return (uint32_t)(h >> 32);
 }
 
@@ -727,12 +745,26 @@ int wc_cache_stats_size(const wc_cache *cache, wc_stats *out, size_t size)
     st.weight = cache->weight;
     st.max_entries = cache->max_entries;
     st.max_weight = cache->max_weight;
+    st.noexpand = cache->noexpand;
     if (size > sizeof st) {
         memset((char *)out + sizeof st, 0, size - sizeof st);
         size = sizeof st;
     }
     memcpy(out, &st, size);
     return WC_OK;
+}
+
+void wc__debug_table(const wc_cache *cache, wc__table_info *out)
+{
+    const UT_hash_table *tbl = cache->head->hh.tbl;
+    unsigned i;
+    memset(out, 0, sizeof *out);
+    out->buckets = tbl->num_buckets;
+    out->items = tbl->num_items - 1u;
+    out->noexpand = tbl->noexpand;
+    for (i = 0; i < tbl->num_buckets; i++)
+        if (tbl->buckets[i].count > out->max_chain)
+            out->max_chain = tbl->buckets[i].count;
 }
 
 size_t wc_cache_size(const wc_cache *cache)

@@ -19,6 +19,11 @@
 #endif
 /* A failed add is noticed by the caller (uthash sets hh.tbl to NULL). */
 #define uthash_nonfatal_oom(elt) ((void)(elt))
+/* uthash gives up doubling its buckets when a doubling did not shorten the
+ * chains ("ineffective expansion", twice in a row). With the mixed hashes of
+ * cache.c that only happens for keys whose caller hashes really collide;
+ * count it so that stats, tests and the benchmark can say it never did. */
+#define uthash_noexpand_fyi(tbl) (cache->noexpand++)
 #define uthash_malloc(sz) wc__malloc(cache, (sz))
 #define uthash_free(ptr, sz) wc__free(cache, (ptr), (sz))
 #include <uthash.h>
@@ -49,6 +54,7 @@ struct wc_cache {
     uint64_t version;            /* bumped when an entry is added or removed */
     uint64_t moves;              /* bumped when a hit reorders the LRU list */
     uint64_t hits, misses, inserts;
+    uint64_t noexpand;           /* times uthash stopped expanding (stats) */
     uint64_t evictions[WC_EVICT_SLOTS];
     wc_ops ops;
     void *ctx;
