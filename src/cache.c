@@ -679,7 +679,9 @@ static wc__entry *sieve_victim(wc_cache *cache, const wc__entry *keep)
             e->hh.keylen &= ~VISITED;
             e = e->hh.next;
         } else {
-            cache->hand = e->hh.next;
+            /* the hand goes to the newer neighbour; not to the entry this
+             * put is adding, which SIEVE inserts after the eviction */
+            cache->hand = e->hh.next != keep ? e->hh.next : NULL;
             return e;
         }
     }
