@@ -3,6 +3,8 @@
 #   1. C core, `dev` preset (-Werror), ctest (unit, model, install tests)
 #   2. C core, `sanitize` preset (ASan+UBSan), ctest
 #   3. C tests under valgrind memcheck (CK_FORK=no), no errors, no leaks
+#   3b. C: `tsan` preset (ThreadSanitizer), the threaded tests and the
+#      examples that use threads (ctest -L threads)
 #   4. Python suite on each interpreter in $PYTHONS (default: every CPython
 #      3.10-3.13, from pyenv or PATH; a missing one is an error), each in its
 #      own venv under build/, with the real pydantic, attrs, hypothesis and
@@ -10,7 +12,8 @@
 #   5. Python suite against an ASan+UBSan build of the extension
 #   6. sdist: `python -m build --sdist`, pip-installed into a fresh venv,
 #      smoke-tested there
-# Set WC_SKIP=asan,valgrind,... to leave steps out while iterating.
+# Set WC_SKIP=asan,valgrind,tsan,... to leave steps out while iterating
+# (c, sanitize, valgrind, tsan, python, asan, sdist).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
@@ -33,6 +36,13 @@ if [[ $skip != *,valgrind,* ]]; then
     step "C: valgrind memcheck"
     [ -d build/dev ] || { cmake --preset dev >/dev/null && cmake --build --preset dev; }
     bash tests/c/run_valgrind.sh build/dev
+fi
+
+if [[ $skip != *,tsan,* ]]; then
+    step "C: tsan preset (ThreadSanitizer), threaded tests"
+    cmake --preset tsan >/dev/null
+    cmake --build --preset tsan
+    ctest --preset tsan --output-on-failure -L threads
 fi
 
 SUPPORTED_PYTHONS="3.10 3.11 3.12 3.13"
