@@ -3,10 +3,17 @@
 #   1. C core, `dev` preset (-Werror), ctest (unit, model, install tests)
 #   2. C core, `sanitize` preset (ASan+UBSan), ctest
 #   3. C tests under valgrind memcheck (CK_FORK=no), no errors, no leaks
-#   4. Python suite on each interpreter in $PYTHONS (default: python3 plus
-#      3.9 and 3.13 from pyenv), each in its own venv under build/
+#   3b. C: `tsan` preset (ThreadSanitizer), the threaded tests and the
+#      examples that use threads (ctest -L threads)
+#   4. Python suite on each interpreter in $PYTHONS (default: every CPython
+#      3.10-3.13, from pyenv or PATH; a missing one is an error), each in its
+#      own venv under build/, with the real pydantic, attrs, hypothesis and
+#      pytest-xdist from PyPI (the `test` extra)
 #   5. Python suite against an ASan+UBSan build of the extension
-# Set WC_SKIP=asan,valgrind,... to leave steps out while iterating.
+#   6. sdist: `python -m build --sdist`, pip-installed into a fresh venv,
+#      smoke-tested there
+# Set WC_SKIP=asan,valgrind,tsan,... to leave steps out while iterating
+# (c, sanitize, valgrind, tsan, python, asan, sdist).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
@@ -31,16 +38,32 @@ if [[ $skip != *,valgrind,* ]]; then
     bash tests/c/run_valgrind.sh build/dev
 fi
 
+if [[ $skip != *,tsan,* ]]; then
+    step "C: tsan preset (ThreadSanitizer), threaded tests"
+    cmake --preset tsan >/dev/null
+    cmake --build --preset tsan
+    ctest --preset tsan --output-on-failure -L threads
+fi
+
+SUPPORTED_PYTHONS="3.10 3.11 3.12 3.13"
 find_pythons() {
-    local p
-    echo "$(command -v python3)"
-    for v in 3.9 3.13; do
+    local v p found
+    for v in $SUPPORTED_PYTHONS; do
+        found=""
         for p in /root/.pyenv/versions/$v.*/bin/python "$(command -v python$v || true)"; do
-            if [ -x "$p" ]; then echo "$p"; break; fi
+            if [ -x "$p" ]; then found=$p; break; fi
         done
+        if [ -z "$found" ]; then
+            echo "scripts/test.sh: no CPython $v found (pyenv or PATH); set PYTHONS to choose" >&2
+            return 1
+        fi
+        echo "$found"
     done
 }
-pythons=${PYTHONS:-$(find_pythons | tr '\n' ' ')}
+if [ -z "${PYTHONS:-}" ] && [[ $skip != *,python,* ]]; then
+    PYTHONS=$(find_pythons | tr '\n' ' ')
+fi
+pythons=${PYTHONS:-}
 
 run_pytest() {  # venv-dir, extra env...
     local venv=$1; shift
@@ -54,7 +77,7 @@ if [[ $skip != *,python,* ]]; then
         step "Python $ver ($py)"
         [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
         "$venv/bin/python" -m pip install -q --upgrade pip >/dev/null
-        "$venv/bin/python" -m pip install -q ".[test]" typing_extensions >/dev/null
+        "$venv/bin/python" -m pip install -q ".[test]" >/dev/null
         run_pytest "$venv"
     done
 fi
@@ -74,5 +97,17 @@ if [[ $skip != *,asan,* ]]; then
     run_pytest "$venv" LD_PRELOAD="$(gcc -print-file-name=libasan.so)" \
         ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
         UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 WC_TEST_SLOW_OK=1
+fi
+if [[ $skip != *,sdist,* ]]; then
+    step "sdist: build, install into a fresh venv, smoke test"
+    py=$(command -v python3)
+    tools=build/venv-tools
+    [ -x "$tools/bin/python" ] || "$py" -m venv "$tools"
+    "$tools/bin/python" -m pip install -q --upgrade pip build >/dev/null
+    rm -rf build/sdist build/venv-sdist
+    "$tools/bin/python" -m build --sdist -o build/sdist . >/dev/null
+    "$py" -m venv build/venv-sdist
+    build/venv-sdist/bin/python -m pip install -q build/sdist/weakcache-*.tar.gz >/dev/null
+    (cd build && venv-sdist/bin/python "$OLDPWD/tests/smoke/sdist_smoke.py")
 fi
 step "all tests passed"

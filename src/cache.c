@@ -1,75 +1,95 @@
 /*
- * cache.c - the LRU cache with owner groups.
+ * cache.c - the cache: uthash index, LRU or SIEVE order, owner groups,
+ * expiry, locking.
  *
  * DATA STRUCTURE
  * ==============
  * A cache is one uthash table of entries. Each entry is identified by
- * (owner group, key):
+ * (owner, key):
  *
  *     wc_cache                       wc_owner (caller's storage)
  *     +-----------+                  +------------------------+
  *     | head -----+--> sentinel      | wc__first: group ------+--> entries of this
  *     | sentinel  |    (in table,    |   cache, owner, list   |    owner in cache A
  *     | counters  |     never found) |   next ----------------+--> overflow group:
- *     +-----------+                  +------------------------+    cache B, list, ...
+ *     +-----------+                  | lock (atomic byte)     |    cache B, list, ...
+ *                                    +------------------------+
  *
  *   uthash table: buckets -> chains of entries (hh.hh_next / hh.hh_prev)
- *   LRU list:     uthash's own application-order list (hh.prev / hh.next):
- *                 sentinel <-> oldest <-> ... <-> newest (= tbl->tail)
+ *   order list:   uthash's own application-order list (hh.prev / hh.next):
+ *                 sentinel <-> oldest <-> ... <-> newest (= tbl->tail).
+ *                 LRU: recency order (a hit moves the entry to the tail).
+ *                 SIEVE: insertion order (hits move nothing).
  *   owner list:   each group has a circular list of its entries (olink); the
  *                 group's own `entries` node is the list's sentinel.
  *
- * An entry is one allocation of 80 bytes (64 when unowned, no olink): the
- * 56-byte UT_hash_handle, the value pointer and the owner-list link. Nothing
- * else, because three fields of the handle are put to work:
+ * An entry is one allocation of 80 bytes (64 when unowned, no olink; 8 more
+ * with a ttl, for the deadline at the end): the 56-byte UT_hash_handle, the
+ * value pointer and the owner-list link. Nothing else, because three fields
+ * of the handle are put to work:
  *
- *  - hh.prev/hh.next, uthash's insertion-order list, is the LRU list. A hit
- *    moves the entry to the tail by relinking it (lru_touch), not by
+ *  - hh.prev/hh.next, uthash's insertion-order list, is the order list. An
+ *    LRU hit moves the entry to the tail by relinking it (lru_touch), not by
  *    delete + re-add as uthash's LRU example does; new entries are appended
  *    at the tail by HASH_ADD itself, so the oldest entry is sentinel.next.
  *  - hh.tbl is read by uthash only through the head element (and through the
  *    element being added, inside HASH_ADD). The head is always the sentinel,
  *    which lives inside the cache and is never deleted, so in every other
- *    entry hh.tbl is free once HASH_ADD returns: it holds the entry's group
- *    (NULL for unowned entries). The sentinel's hh.tbl is the real table,
- *    which can never equal a group pointer, so the sentinel never matches a
- *    lookup. uthash 2.3.0 is checked at compile time below.
- *  - hh.keylen is unused with caller-supplied hashes and holds the weight.
+ *    entry hh.tbl is free once HASH_ADD returns: it holds the entry's owner
+ *    (the wc_owner *, NULL for unowned entries). The sentinel's hh.tbl is the
+ *    real table, which can never equal an owner's address, so the sentinel
+ *    never matches a lookup. The uthash version is checked at configure time
+ *    and again at compile time below.
+ *  - hh.keylen is unused with caller-supplied hashes: its low 31 bits hold
+ *    the weight (hence WC_WEIGHT_MAX), its top bit SIEVE's visited bit.
  *
- * Owners are embedded by the caller (no allocation); the first group is
- * inside wc_owner, further groups (the same owner in more caches) are
- * allocated from the cache's allocator and freed as soon as they are empty.
- * Hashes: the caller's 64-bit hash is mixed with the group address, so the
- * entries of many owners under the same key spread over the buckets; uthash
- * keeps the low 32 bits.
+ * A hit therefore never touches owner groups: the lookup compares hh.hashv
+ * and hh.tbl (the owner) and the key; the hash is mixed with the owner's
+ * address (mix_hash). Groups are resolved only where entries are linked
+ * into or out of an owner: a put finds or creates the (owner, cache) group
+ * by walking the owner's group list; an unlink sees from the entry's olink
+ * neighbours whether the group's list became empty (both neighbours are then
+ * the group's sentinel node, and container_of gives the group) and frees the
+ * group without a walk of the cache. Owners are embedded by the caller (no
+ * allocation); the first group is inside wc_owner, further groups (the same
+ * owner in more caches) are allocated from the cache's allocator and freed
+ * as soon as they are empty.
+ *
+ * SIEVE keeps a hand (cache->hand): the next eviction candidate, NULL meaning
+ * the oldest entry. Eviction walks from the hand towards newer entries,
+ * clearing visited bits, evicts the first unvisited entry and leaves the hand
+ * on its newer neighbour (wrapping to the oldest at the end). Unlinking the
+ * hand's entry moves the hand to its newer neighbour.
  *
  * Costs: get/put/remove are one bucket walk; owner release and
- * wc_cache_clear_owner walk only that owner's list; eviction takes
- * sentinel.next.
+ * wc_cache_clear_owner walk only that owner's list; LRU eviction takes
+ * sentinel.next, SIEVE eviction clears at most one pass of visited bits.
  *
  * RE-ENTRANCY
  * ===========
  * Callbacks (ops->equal, free_key, free_value, retain_value, on_evict) may
- * call any API function on the same cache, except wc_cache_free. Rules:
+ * call any API function on the same cache, wc_cache_free included, except
+ * wc_take (WC_EBUSY). Rules:
  *
  * 1. The structure is consistent before every callback. Lookups call `equal`
  *    only between chain steps, with nothing half-linked.
  * 2. Releases are deferred. Removing an entry (entry_unlink) takes it out of
- *    the table, the LRU list and its group at once, updates the counters, and
- *    appends it to the cache's graveyard (linked through hh.next; hh.hashv
- *    records cause and size). Keys, values and entry memory are released only
- *    by the outermost API call on this cache, in leave(), after its own work
- *    is done; nested calls (made from callbacks) only append. So a key that
- *    `equal` is looking at stays valid even if the callback removes its
- *    entry, and free_* callbacks always see a consistent cache.
+ *    the table, the order list and its group at once, updates the counters,
+ *    and appends it to the cache's graveyard (linked through hh.next;
+ *    hh.hashv records cause, size and which pointers to keep). Keys, values
+ *    and entry memory are released only by the outermost API call on this
+ *    cache, in leave(), after its own work is done; nested calls (made from
+ *    callbacks) only append. So a key that `equal` is looking at stays valid
+ *    even if the callback removes its entry, and free_* callbacks always see
+ *    a consistent cache.
  * 3. Adding or removing an entry bumps cache->version. A lookup compares the
  *    version before and after each `equal` call; if it moved, the chain it was
- *    walking may be gone, so it starts again (re-resolving the owner's group,
- *    which the callback may have freed). After WC_MAX_RESTARTS it reports
- *    WC_ECHANGED. A hit only relinks the LRU list, which lookups never walk,
- *    so it bumps cache->moves instead: a callback may hit the cache without
- *    making the lookup that called it start over. Iterators walk the LRU
- *    list and check both counters.
+ *    walking may be gone, so it starts again. After WC_MAX_RESTARTS it reports
+ *    WC_ECHANGED. An LRU hit only relinks the order list, which lookups never
+ *    walk, so it bumps cache->moves instead: a callback may hit the cache
+ *    without making the lookup that called it start over. Iterators walk the
+ *    order list and check both counters. A hint (wc_lookup) records the
+ *    version; wc_put_hint skips its lookup only if it is unchanged.
  * 4. wc_put does everything that can fail (allocation, the lookup's
  *    callbacks) before it links anything; the group it needs is looked up
  *    only after the last callback has returned.
@@ -80,50 +100,223 @@
  *    entry and marks the cache closed; the outermost call, which is still
  *    running, releases the entries and then frees the cache in leave(), as
  *    its very last step (no API function touches the cache after leave()).
- *    Once closed, calls on the cache from callbacks get WC_EBUSY, and a
- *    wc_put whose lookup saw the cache close fails with WC_EBUSY.
- * 7. wc_owner_release works one group at a time: it takes the group's entries
- *    out of its cache, then lets that cache drain (callbacks may add or
- *    remove groups of the same owner) and starts over from the owner.
+ *    Once closed, calls on the cache from callbacks get WC_EBUSY. A wc_put
+ *    whose lookup saw the cache close fails with WC_EBUSY; a wc_put whose
+ *    own entry is taken out by such a free while it drains (the replaced
+ *    or evicted entries' callbacks freed the cache) holds that entry back
+ *    to the end of the drain and frees only its memory: the put returns
+ *    WC_EBUSY and its key and value are the caller's again.
+ * 7. A put that replaces an entry holding the very same key or value
+ *    pointer marks the replaced entry "keep key/value": its release skips
+ *    free_key/free_value for that pointer (the new entry holds it), and the
+ *    put reports WC_KEPT_*. wc_take marks both kept and hands them back.
+ * 8. wc_owner_release works one group at a time: it takes the group's
+ *    entries out of its cache, then lets that cache drain (callbacks may add
+ *    or remove groups of the same owner, or free the owner's storage once it
+ *    is empty) and starts over from the owner. It never reads the owner
+ *    after a drain in which the owner became empty: every change of an
+ *    owner's group set on this thread updates the thread-local release
+ *    records of that owner (note_groups), so the release knows, without
+ *    touching the owner, whether it still has groups.
+ *
+ * THREADS
+ * =======
+ * Lock order, outermost first: cache lock (recursive, held for a whole API
+ * call, callbacks included, on thread-safe caches only), then owner lock
+ * (a spin lock on the atomic byte in wc_owner, held only around reads and
+ * edits of the owner's group list, never across a callback or a wait).
+ * Each group's entry list belongs to its cache: it is edited only under
+ * that cache's lock. wc_owner_release and wc_owner_count need the reverse
+ * order (owner first, to pick a cache): under the owner lock they only try
+ * the cache's lock; if it is busy they drop the owner lock, yield, and
+ * start over. While the owner lock is held, every cache named by one of its
+ * groups is alive (freeing a cache detaches its groups, each under the
+ * owner lock), so the try is safe; once the cache lock is held, that
+ * cache's group cannot go away (only calls on the cache remove it), so the
+ * owner lock can be dropped before the entries are unlinked.
  */
+#if !defined(_POSIX_C_SOURCE) && !defined(_WIN32)
+#define _POSIX_C_SOURCE 200809L   /* recursive mutexes, sched_yield */
+#endif
 #include "internal.h"
+#include "debug.h"
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <string.h>
 
+#ifdef WC_HAVE_PTHREADS
+#include <sched.h>
+#endif
+
+/* The uthash version: CMake reads UTHASH_VERSION from uthash.h, refuses
+ * anything but 2.3.x at configure time and passes the numbers here. The
+ * hh.tbl reuse above is verified against 2.3.x, the version that introduced
+ * HASH_NONFATAL_OOM's rollback. */
 #if !defined(UTHASH_VERSION)
 #error "uthash.h did not define UTHASH_VERSION"
 #endif
-/* The hh.tbl reuse above is verified against uthash 2.3.x, the version that
- * introduced HASH_NONFATAL_OOM's rollback. */
-#define WC__UTHASH_STR2(x) #x
-#define WC__UTHASH_STR(x) WC__UTHASH_STR2(x)
-_Static_assert(sizeof(WC__UTHASH_STR(UTHASH_VERSION)) == sizeof("2.3.0"),
-               "weakcache is verified against uthash 2.3.x only");
+#if !defined(WC_UTHASH_VERSION_MAJOR) || !defined(WC_UTHASH_VERSION_MINOR)
+#error "build with CMake, or define WC_UTHASH_VERSION_MAJOR/MINOR to the version in uthash.h"
+#endif
+#if WC_UTHASH_VERSION_MAJOR != 2 || WC_UTHASH_VERSION_MINOR != 3
+#error "weakcache is verified against uthash 2.3.x only"
+#endif
 _Static_assert(offsetof(wc__entry, hh) == 0, "hh must be the first member");
+_Static_assert(sizeof(atomic_uchar) == 1 && ATOMIC_CHAR_LOCK_FREE == 2,
+               "wc_owner's lock byte must be a lock-free atomic byte");
 
-#define GRAVE_OWNED 0x100u  /* hh.hashv flag of a graveyard entry: 80-byte block */
+#if defined(_MSC_VER) && !defined(__clang__)
+#define WC__TLS __declspec(thread)
+#else
+#define WC__TLS _Thread_local
+#endif
+
+/* hh.hashv of a graveyard entry: cause in the low byte, then flags */
+#define GRAVE_OWNED 0x100u      /* the block has an olink */
+#define GRAVE_KEEP_KEY 0x200u   /* do not release the key (rule 7) */
+#define GRAVE_KEEP_VALUE 0x400u /* do not release the value (rule 7) */
+
+#define VISITED 0x80000000u     /* hh.keylen: SIEVE's visited bit */
+#define WEIGHT(e) ((e)->hh.keylen & WC_WEIGHT_MAX)
 
 #define container_of(ptr, type, member) \
     ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
-static wc__group *entry_group(const wc__entry *e)
+static WC__TLS int tls_callback_error;
+
+static wc_owner *entry_owner(const wc__entry *e)
 {
-    return (wc__group *)(void *)e->hh.tbl;
+    return (wc_owner *)(void *)e->hh.tbl;
+}
+
+static size_t entry_size(const wc_cache *cache, int owned)
+{
+    return (owned ? WC__OWNED_SIZE : WC__UNOWNED_SIZE) +
+           ((cache->flags & WC__F_TTL) ? sizeof(uint64_t) : 0);
+}
+
+/* The deadline of an entry of a ttl cache: the last 8 bytes. */
+static uint64_t *entry_deadline(wc__entry *e)
+{
+    return (uint64_t *)(void *)((char *)e + (e->hh.tbl != NULL
+                                             ? WC__OWNED_SIZE : WC__UNOWNED_SIZE));
 }
 
 /* ------------------------------------------------------------------ */
 /* Hashing                                                             */
 /* ------------------------------------------------------------------ */
 
-/* One multiply (Fibonacci hashing) and the high half: uthash takes bucket
- * indexes from the low bits of hashv, and the high half of the product
- * depends on every input bit. Aligned pointers and small integers, whose low
- * bits are poor, spread evenly. */
-static uint32_t mix_hash(uint64_t h, const wc__group *g)
+/* The 32-bit hashv of (owner, key). Each input is mixed on its own before
+ * they are combined, so that the combination cannot cancel: XOR-ing raw
+ * inputs first (h ^ addr) makes distinct pairs collide exactly whenever
+ * h1 ^ h2 == a1 ^ a2, which small ints and aligned addresses do all the
+ * time, and keys whose full 32-bit hashv collide are never split by uthash's
+ * doublings (it then stops expanding for good, see uthash_noexpand_fyi).
+ *  - the key hash: h ^ h >> 31, then a multiply by an odd constant, is a
+ *    bijection on 64 bits (distinct caller hashes stay distinct) that moves
+ *    small ints' entropy into the high bits;
+ *  - the owner address: the same kind of bijection with another constant
+ *    (0 for unowned entries);
+ *  - the two are XOR-ed (a collision now needs two unrelated 64-bit mixes
+ *    to differ by exactly the XOR of the other two: chance 2^-64 per pair)
+ *    and the result goes through a last multiply; uthash gets the high 32
+ *    bits, which depend on every input bit, and takes bucket indexes from
+ *    their low bits.
+ * Three multiplies, two of them independent: a few cycles on a hit. */
+static inline uint32_t mix_hash(uint64_t h, const void *owner)
 {
-    h = (h ^ ((uint64_t)(uintptr_t)g >> 4)) * 0x9E3779B97F4A7C15ull;
+    uint64_t o = (uint64_t)(uintptr_t)owner;
+    o = (o ^ (o >> 29)) * 0xBF58476D1CE4E5B9ull;
+    h = (h ^ (h >> 31)) * 0x94D049BB133111EBull;
+    h ^= o ^ (o >> 32);
+    h = (h ^ (h >> 29)) * 0x9E3779B97F4A7C15ull;
     return (uint32_t)(h >> 32);
+}
+
+/* ------------------------------------------------------------------ */
+/* Locks                                                               */
+/* ------------------------------------------------------------------ */
+
+static atomic_uchar *owner_lock_byte(const wc_owner *owner)
+{
+    return (atomic_uchar *)(void *)&((wc_owner *)(uintptr_t)owner)->wc__lock;
+}
+
+static void yield_cpu(void)
+{
+#ifdef WC_HAVE_PTHREADS
+    sched_yield();
+#endif
+}
+
+static void owner_lock(const wc_owner *owner)
+{
+    atomic_uchar *b = owner_lock_byte(owner);
+    while (atomic_exchange_explicit(b, 1, memory_order_acquire) != 0) {
+        while (atomic_load_explicit(b, memory_order_relaxed) != 0)
+            yield_cpu();
+    }
+}
+
+static void owner_unlock(const wc_owner *owner)
+{
+    atomic_store_explicit(owner_lock_byte(owner), 0, memory_order_release);
+}
+
+#ifdef WC_HAVE_PTHREADS
+static int mutex_lock(void *ctx, int wait)
+{
+    pthread_mutex_t *m = ctx;
+    if (wait)
+        return pthread_mutex_lock(m) == 0;
+    return pthread_mutex_trylock(m) == 0;
+}
+
+static void mutex_unlock(void *ctx)
+{
+    pthread_mutex_unlock((pthread_mutex_t *)ctx);
+}
+#endif
+
+static void cache_lock(wc_cache *cache)
+{
+    if (cache->flags & WC__F_LOCKED)
+        (void)cache->lock.lock(cache->lock.ctx, 1);
+}
+
+static int cache_trylock(wc_cache *cache)
+{
+    if (cache->flags & WC__F_LOCKED)
+        return cache->lock.lock(cache->lock.ctx, 0);
+    return 1;
+}
+
+static void cache_unlock(wc_cache *cache)
+{
+    if (cache->flags & WC__F_LOCKED)
+        cache->lock.unlock(cache->lock.ctx);
+}
+
+int wc_cache_lock(wc_cache *cache)
+{
+    if (cache == NULL)
+        return WC_EINVAL;
+    cache_lock(cache);
+    return WC_OK;
+}
+
+int wc_cache_unlock(wc_cache *cache)
+{
+    if (cache == NULL)
+        return WC_EINVAL;
+    cache_unlock(cache);
+    return WC_OK;
+}
+
+int wc_callback_error(void)
+{
+    return tls_callback_error;
 }
 
 /* ------------------------------------------------------------------ */
@@ -136,12 +329,42 @@ void wc_owner_init(wc_owner *owner)
 {
     if (owner == NULL)
         return;
+    memset(owner, 0, sizeof *owner);
     owner->wc__first.cache = NULL;
     owner->wc__first.owner = owner;
     owner->wc__first.next = NULL;
     link_init(&owner->wc__first.entries);
 }
 
+/* Rule 8: the releases running on this thread, innermost first. */
+typedef struct release_rec {
+    const wc_owner *owner;
+    int has_groups;          /* the owner has at least one group */
+    struct release_rec *up;
+} release_rec;
+
+static WC__TLS release_rec *tls_releases;
+
+/* Owner lock held. */
+static int owner_has_groups(const wc_owner *owner)
+{
+    const wc__group *g;
+    for (g = &owner->wc__first; g != NULL; g = g->next)
+        if (g->cache != NULL)
+            return 1;
+    return 0;
+}
+
+/* Owner lock held; the owner's group set just changed. */
+static void note_groups(const wc_owner *owner)
+{
+    release_rec *r;
+    for (r = tls_releases; r != NULL; r = r->up)
+        if (r->owner == owner)
+            r->has_groups = owner_has_groups(owner);
+}
+
+/* Owner lock held. */
 static wc__group *group_find(wc_owner *owner, const wc_cache *cache)
 {
     wc__group *g;
@@ -151,142 +374,215 @@ static wc__group *group_find(wc_owner *owner, const wc_cache *cache)
     return NULL;
 }
 
-/* A group for (owner, cache); the caller checked there is none. NULL on OOM. */
-static wc__group *group_new(wc_owner *owner, wc_cache *cache)
+/* A group for (owner, cache), found or created; NULL on OOM. Takes the
+ * owner lock; the caller holds the cache (its lock, or it is the only
+ * thread using it). */
+static wc__group *group_get(wc_owner *owner, wc_cache *cache)
 {
-    wc__group *g = &owner->wc__first;
-    if (g->cache != NULL) {
-        g = wc__malloc(cache, sizeof *g);
-        if (g == NULL)
+    wc__group *g, *fresh = NULL;
+    owner_lock(owner);
+    g = group_find(owner, cache);
+    if (g == NULL && owner->wc__first.cache == NULL) {
+        g = &owner->wc__first;
+    } else if (g == NULL) {
+        owner_unlock(owner);   /* the allocator hook is not called under it */
+        fresh = wc__malloc(cache, sizeof *fresh);
+        if (fresh == NULL)
             return NULL;
-        g->owner = owner;
-        g->next = owner->wc__first.next;
-        owner->wc__first.next = g;
+        owner_lock(owner);
+        /* only calls on `cache` add its group, and we hold the cache; but
+         * the inline first group may have been freed meanwhile */
+        if (owner->wc__first.cache == NULL) {
+            g = &owner->wc__first;
+        } else {
+            g = fresh;
+            fresh = NULL;
+            g->cache = NULL;
+            g->owner = owner;
+            g->next = owner->wc__first.next;
+            owner->wc__first.next = g;
+        }
     }
-    g->cache = cache;
-    link_init(&g->entries);
+    if (g->cache == NULL) {
+        g->cache = cache;
+        link_init(&g->entries);
+        note_groups(owner);
+    }
+    owner_unlock(owner);
+    if (fresh != NULL)
+        wc__free(cache, fresh, sizeof *fresh);
     return g;
 }
 
-/* Called when a group's list has become empty. */
-static void group_release(wc__group *g)
+/* A group's list has become empty: detach it from its owner. */
+static void group_release(wc_cache *cache, wc__group *g)
 {
-    wc_cache *cache = g->cache;
-    wc__group *prev = &g->owner->wc__first;
-    if (g == prev) {
-        g->cache = NULL;
-        return;
+    wc_owner *owner = g->owner;
+    wc__group *prev = &owner->wc__first;
+    owner_lock(owner);
+    g->cache = NULL;
+    if (g != prev) {
+        while (prev->next != g)
+            prev = prev->next;
+        prev->next = g->next;
     }
-    while (prev->next != g)
-        prev = prev->next;
-    prev->next = g->next;
-    wc__free(cache, g, sizeof *g);
+    note_groups(owner);
+    owner_unlock(owner);
+    if (g != &owner->wc__first)
+        wc__free(cache, g, sizeof *g);
 }
 
 /* ------------------------------------------------------------------ */
 /* Entering, leaving, deferred release                                 */
 /* ------------------------------------------------------------------ */
 
-static void enter(wc_cache *cache) { cache->depth++; }
+/* Start an API call: take the lock, refuse a closing cache. */
+static int enter(wc_cache *cache)
+{
+    cache_lock(cache);
+    if (cache->closing) {
+        cache_unlock(cache);
+        return WC_EBUSY;
+    }
+    cache->depth++;
+    return WC_OK;
+}
 
 static void cache_destroy(wc_cache *cache);
 
 /* Take an entry out of every structure; release it later (rule 2). */
-static void entry_unlink(wc_cache *cache, wc__entry *e, wc_evict_cause cause)
+static void entry_unlink(wc_cache *cache, wc__entry *e, wc_evict_cause cause,
+                         unsigned keep)
 {
     wc__entry *head = cache->head;
-    wc__group *g = entry_group(e);
     unsigned owned = 0;
 
+    if (cache->hand == e)
+        cache->hand = e->hh.next;
     HASH_DELETE(hh, head, e);   /* never the head: the sentinel stays */
-    if (g != NULL) {
+    if (e->hh.tbl != NULL) {
+        struct wc__link *prev = e->olink.prev, *next = e->olink.next;
         owned = GRAVE_OWNED;
-        e->olink.prev->next = e->olink.next;
-        e->olink.next->prev = e->olink.prev;
-        if (g->entries.next == &g->entries)
-            group_release(g);
+        prev->next = next;
+        next->prev = prev;
+        if (prev == next)   /* only the group's own node is left */
+            group_release(cache, container_of(next, wc__group, entries));
     }
     cache->size--;
-    cache->weight -= e->hh.keylen;
+    cache->weight -= WEIGHT(e);
     cache->evictions[cause]++;
     cache->version++;
 
     e->hh.tbl = NULL;
-    e->hh.hashv = (unsigned)cause | owned;
+    e->hh.hashv = (unsigned)cause | owned | keep;
     e->hh.next = NULL;
     if (cache->grave_tail != NULL)
-        ((wc__entry *)cache->grave_tail)->hh.next = e;
+        cache->grave_tail->hh.next = e;
     else
         cache->grave_head = e;
     cache->grave_tail = e;
 }
 
+static size_t grave_size(const wc_cache *cache, const wc__entry *e)
+{
+    return entry_size(cache, (e->hh.hashv & GRAVE_OWNED) != 0);
+}
+
 /* Release one graveyard entry: listener, then key, value, memory. */
 static void entry_release(wc_cache *cache, wc__entry *e)
 {
-    wc_evict_cause cause = (wc_evict_cause)(e->hh.hashv & 0xffu);
-    size_t size = (e->hh.hashv & GRAVE_OWNED) ? WC__OWNED_SIZE : WC__UNOWNED_SIZE;
+    unsigned flags = e->hh.hashv;
+    wc_evict_cause cause = (wc_evict_cause)(flags & 0xffu);
     void *key = (void *)(uintptr_t)e->hh.key;
     void *value = e->value;
-    uint32_t weight = e->hh.keylen;
+    uint32_t weight = WEIGHT(e);
 
-    wc__free(cache, e, size);
+    wc__free(cache, e, grave_size(cache, e));
     if (cache->ops.on_evict != NULL)
         cache->ops.on_evict(cache->ctx, key, value, weight, cause);
-    if (cache->ops.free_key != NULL)
-        cache->ops.free_key(cache->ctx, key);
-    if (cache->ops.free_value != NULL)
+    if (!(flags & GRAVE_KEEP_KEY)) {
+        if (cache->flags & WC__F_BYTES) {
+            const wc_bytes_key *k = key;
+            wc__free(cache, key, sizeof *k + k->len);
+        } else if (cache->ops.free_key != NULL) {
+            cache->ops.free_key(cache->ctx, key);
+        }
+    }
+    if (!(flags & GRAVE_KEEP_VALUE) && cache->ops.free_value != NULL)
         cache->ops.free_value(cache->ctx, value);
 }
 
-/* Leave an API call. The outermost one drains the graveyard; depth stays
- * at 1 meanwhile so that calls made by the callbacks only append to it. */
-static void leave(wc_cache *cache)
+/* Drain the graveyard (depth stays 1 meanwhile, so that calls made by the
+ * callbacks only append to it). `mine`, the entry of the put being
+ * finished, is held back to the end (rule 6): returns 1 if the cache is
+ * then being freed, in which case only its memory was freed. */
+static int drain(wc_cache *cache, wc__entry *mine)
 {
-    if (cache->depth > 1) {
-        cache->depth--;
-        return;
+    wc__entry *held = NULL;
+    for (;;) {
+        while (cache->grave_head != NULL) {
+            wc__entry *e = cache->grave_head;
+            cache->grave_head = e->hh.next;
+            if (cache->grave_head == NULL)
+                cache->grave_tail = NULL;
+            if (e == mine)
+                held = e;
+            else
+                entry_release(cache, e);
+        }
+        if (held == NULL)
+            return 0;
+        if (cache->free_pending) {
+            wc__free(cache, held, grave_size(cache, held));
+            return 1;
+        }
+        entry_release(cache, held);   /* evicted for good: released as usual */
+        held = NULL;
+        mine = NULL;
     }
-    while (cache->grave_head != NULL) {
-        wc__entry *e = cache->grave_head;
-        cache->grave_head = e->hh.next;
-        if (cache->grave_head == NULL)
-            cache->grave_tail = NULL;
-        entry_release(cache, e);
-    }
-    cache->depth = 0;
-    if (cache->free_pending)
-        cache_destroy(cache);   /* wc_cache_free from a callback (rule 6) */
 }
 
+/* Leave an API call. The outermost one drains the graveyard, and frees the
+ * cache if wc_cache_free was called from a callback (rule 6). Returns what
+ * drain() says about `mine`. */
+static int leave_ex(wc_cache *cache, wc__entry *mine)
+{
+    int dropped = 0;
+    if (cache->depth > 1) {
+        cache->depth--;
+        cache_unlock(cache);
+        return 0;
+    }
+    if (cache->grave_head != NULL)
+        dropped = drain(cache, mine);
+    cache->depth = 0;
+    if (cache->free_pending)
+        cache_destroy(cache);   /* unlocks; the cache is gone */
+    else
+        cache_unlock(cache);
+    return dropped;
+}
+
+static void leave(wc_cache *cache) { (void)leave_ex(cache, NULL); }
+
 /* ------------------------------------------------------------------ */
-/* Lookup and LRU                                                      */
+/* Lookup, order, expiry                                               */
 /* ------------------------------------------------------------------ */
 
-/* Find (owner, key). Returns 1 with *found set, 0 if absent, or an error.
- * May call ops->equal; see rule 3. */
-static int lookup(wc_cache *cache, wc_owner *owner, uint64_t hash,
+/* Find (owner, key) with hashv. Returns 1 with *found set, 0 if absent, or
+ * an error. May call ops->equal; see rule 3. */
+static int lookup(wc_cache *cache, const wc_owner *owner, uint32_t hashv,
                   const void *key, wc__entry **found)
 {
     unsigned restarts;
     for (restarts = 0; restarts <= WC_MAX_RESTARTS; restarts++) {
-        const wc__group *g = NULL;
         UT_hash_table *tbl = cache->head->hh.tbl;
-        UT_hash_handle *hh;
-        uint32_t hashv;
+        UT_hash_handle *hh = tbl->buckets[hashv & (tbl->num_buckets - 1u)].hh_head;
         int changed = 0;
-
-        if (owner != NULL) {
-            g = group_find(owner, cache);
-            if (g == NULL)
-                return 0;   /* the owner has nothing in this cache */
-        }
-        hashv = mix_hash(hash, g);
-        hh = tbl->buckets[hashv & (tbl->num_buckets - 1u)].hh_head;
         for (; hh != NULL; hh = hh->hh_next) {
             uint64_t version;
             int eq;
-            if (hh->hashv != hashv || (const void *)hh->tbl != (const void *)g)
+            if (hh->hashv != hashv || (const void *)hh->tbl != (const void *)owner)
                 continue;
             if (hh->key == key) {
                 *found = (wc__entry *)(void *)hh;
@@ -296,8 +592,10 @@ static int lookup(wc_cache *cache, wc_owner *owner, uint64_t hash,
                 continue;   /* no callback: keys are equal only if identical */
             version = cache->version;
             eq = cache->ops.equal(cache->ctx, hh->key, key);
-            if (eq < 0)
+            if (eq < 0) {
+                tls_callback_error = eq;
                 return WC_ECALLBACK;
+            }
             if (cache->version != version) {
                 changed = 1;
                 break;
@@ -313,7 +611,7 @@ static int lookup(wc_cache *cache, wc_owner *owner, uint64_t hash,
     return WC_ECHANGED;
 }
 
-/* Make e the most recently used entry. */
+/* Make e the most recently used entry (LRU). */
 static void lru_touch(wc_cache *cache, wc__entry *e)
 {
     UT_hash_table *tbl = cache->head->hh.tbl;
@@ -328,6 +626,29 @@ static void lru_touch(wc_cache *cache, wc__entry *e)
     e->hh.next = NULL;
     tbl->tail->next = e;
     tbl->tail = &e->hh;
+    cache->moves++;
+}
+
+/* The cache's time: the highest value its clock has returned. */
+static uint64_t cache_now(wc_cache *cache)
+{
+    uint64_t t = cache->now(cache->clock_ctx);
+    if (t > cache->clock_max)
+        cache->clock_max = t;
+    return cache->clock_max;
+}
+
+static int expired(wc__entry *e, uint64_t now)
+{
+    return *entry_deadline(e) <= now;
+}
+
+/* SIEVE + ttl: drop the expired entries at the old end (deadline order). */
+static void expire_oldest(wc_cache *cache, uint64_t now)
+{
+    wc__entry *e;
+    while ((e = cache->sentinel.hh.next) != NULL && expired(e, now))
+        entry_unlink(cache, e, WC_EVICT_EXPIRED, 0);
 }
 
 static int over_limits(const wc_cache *cache, wc_evict_cause *cause)
@@ -343,17 +664,56 @@ static int over_limits(const wc_cache *cache, wc_evict_cause *cause)
     return 0;
 }
 
-/* Evict least recently used entries until the limits hold, sparing `keep`. */
-static void evict_to_limits(wc_cache *cache, const wc__entry *keep)
+/* SIEVE's victim, sparing `keep`; NULL if there is none. */
+static wc__entry *sieve_victim(wc_cache *cache, const wc__entry *keep)
+{
+    wc__entry *e = cache->hand;
+    if (cache->size <= (keep != NULL ? 1u : 0u))
+        return NULL;
+    for (;;) {
+        if (e == NULL)
+            e = cache->sentinel.hh.next;   /* wrap to the oldest */
+        if (e == keep) {
+            e = e->hh.next;
+        } else if (e->hh.keylen & VISITED) {
+            e->hh.keylen &= ~VISITED;
+            e = e->hh.next;
+        } else {
+            /* the hand goes to the newer neighbour; not to the entry this
+             * put is adding, which SIEVE inserts after the eviction */
+            cache->hand = e->hh.next != keep ? e->hh.next : NULL;
+            return e;
+        }
+    }
+}
+
+/* Evict until the limits hold, sparing `keep` (rule: expired first). */
+static void evict_to_limits(wc_cache *cache, const wc__entry *keep, uint64_t now)
 {
     wc_evict_cause cause;
     while (over_limits(cache, &cause)) {
-        wc__entry *victim = cache->sentinel.hh.next;
-        if (victim == keep)
-            victim = victim->hh.next;
+        wc__entry *victim;
+        if (cache->flags & WC__F_SIEVE) {
+            victim = sieve_victim(cache, keep);
+        } else {
+            victim = cache->sentinel.hh.next;
+            if (victim == keep && victim != NULL)
+                victim = victim->hh.next;
+            if (victim != NULL && (cache->flags & WC__F_TTL)) {
+                wc__entry *e = victim;
+                int i;
+                for (i = 0; i < WC_EXPIRY_SCAN && e != NULL; i++, e = e->hh.next) {
+                    if (e != keep && expired(e, now)) {
+                        victim = e;
+                        cause = WC_EVICT_EXPIRED;
+                        break;
+                    }
+                }
+            }
+        }
         if (victim == NULL)
             break;
-        entry_unlink(cache, victim, cause);
+        entry_unlink(cache, victim, cause, 0);
     }
 }
 
@@ -361,21 +721,61 @@ static void evict_to_limits(wc_cache *cache, const wc__entry *keep)
 /* Cache lifetime                                                      */
 /* ------------------------------------------------------------------ */
 
-int wc_cache_new(const wc_config *config, wc_cache **out)
+/* The smallest config a caller can have: the 0.2.0 struct. */
+#define CONFIG_MIN_SIZE (offsetof(wc_config, clock_ctx) + sizeof(void *))
+
+int wc_config_init_size(wc_config *cfg, size_t size)
 {
-    static const wc_config defaults;
+    if (cfg == NULL || size < CONFIG_MIN_SIZE)
+        return WC_EINVAL;
+    memset(cfg, 0, size);
+    cfg->size = size;
+    return WC_OK;
+}
+
+/* Copy the caller's config (of the caller's size) into *cfg, a zeroed
+ * struct of this library's size. A larger caller struct (a newer header)
+ * is accepted when the fields this library does not know are all zero. */
+int wc__config_read(const wc_config *in, wc_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    if (in == NULL) {
+        cfg->size = sizeof *cfg;
+        return WC_OK;
+    }
+    if (in->size < CONFIG_MIN_SIZE)
+        return WC_EINVAL;   /* not made by wc_config_init() */
+    if (in->size > sizeof *cfg) {
+        const unsigned char *tail = (const unsigned char *)in + sizeof *cfg;
+        size_t i;
+        for (i = 0; i < in->size - sizeof *cfg; i++)
+            if (tail[i] != 0)
+                return WC_EINVAL;   /* asks for a feature we do not have */
+    }
+    memcpy(cfg, in, in->size < sizeof *cfg ? in->size : sizeof *cfg);
+    cfg->size = sizeof *cfg;
+    return WC_OK;
+}
+
+int wc__cache_new(const wc_config *config, wc_cache **out)
+{
     const wc_allocator *alloc;
     wc_cache *cache;
     wc__entry *head = NULL;
 
-    if (out == NULL)
-        return WC_EINVAL;
-    *out = NULL;
-    if (config == NULL)
-        config = &defaults;
     alloc = config->allocator != NULL ? config->allocator : &wc__default_allocator;
     if (alloc->malloc == NULL || alloc->free == NULL)
         return WC_EINVAL;
+    if ((unsigned)config->policy > (unsigned)WC_POLICY_SIEVE ||
+        (config->flags & ~WC_THREAD_SAFE) != 0 ||
+        (config->ttl != 0 && config->now == NULL) ||
+        (config->lock != NULL &&
+         (config->lock->lock == NULL || config->lock->unlock == NULL)))
+        return WC_EINVAL;
+#ifndef WC_HAVE_PTHREADS
+    if ((config->flags & WC_THREAD_SAFE) && config->lock == NULL)
+        return WC_EINVAL;   /* no built-in mutex on this platform */
+#endif
 
     cache = alloc->malloc(alloc->ctx, sizeof *cache);
     if (cache == NULL)
@@ -387,10 +787,46 @@ int wc_cache_new(const wc_config *config, wc_cache **out)
     if (config->ops != NULL)
         cache->ops = *config->ops;
     cache->ctx = config->ops_ctx;
+    if (config->policy == WC_POLICY_SIEVE)
+        cache->flags |= WC__F_SIEVE;
+    if (config->ttl != 0) {
+        cache->flags |= WC__F_TTL;
+        cache->ttl = config->ttl;
+        cache->now = config->now;
+        cache->clock_ctx = config->clock_ctx;
+    }
+    if (config->lock != NULL) {
+        cache->flags |= WC__F_LOCKED;
+        cache->lock = *config->lock;
+    }
+#ifdef WC_HAVE_PTHREADS
+    else if (config->flags & WC_THREAD_SAFE) {
+        pthread_mutexattr_t attr;
+        int ok = pthread_mutexattr_init(&attr) == 0;
+        if (ok) {
+            ok = pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE) == 0 &&
+                 pthread_mutex_init(&cache->mutex, &attr) == 0;
+            pthread_mutexattr_destroy(&attr);
+        }
+        if (!ok) {
+            alloc->free(alloc->ctx, cache, sizeof *cache);
+            return WC_ENOMEM;
+        }
+        cache->has_mutex = 1;
+        cache->flags |= WC__F_LOCKED;
+        cache->lock.lock = mutex_lock;
+        cache->lock.unlock = mutex_unlock;
+        cache->lock.ctx = &cache->mutex;
+    }
+#endif
 
     /* Adding the sentinel creates the table; it stays the head for good. */
     HASH_ADD_KEYPTR_BYHASHVALUE(hh, head, NULL, 0, 0, &cache->sentinel);
     if (head == NULL || cache->sentinel.hh.tbl == NULL) {
+#ifdef WC_HAVE_PTHREADS
+        if (cache->has_mutex)
+            pthread_mutex_destroy(&cache->mutex);
+#endif
         alloc->free(alloc->ctx, cache, sizeof *cache);
         return WC_ENOMEM;
     }
@@ -399,20 +835,37 @@ int wc_cache_new(const wc_config *config, wc_cache **out)
     return WC_OK;
 }
 
+int wc_cache_new(const wc_config *config_in, wc_cache **out)
+{
+    wc_config config;
+    if (out == NULL)
+        return WC_EINVAL;
+    *out = NULL;
+    if (wc__config_read(config_in, &config) != WC_OK)
+        return WC_EINVAL;
+    return wc__cache_new(&config, out);
+}
+
 /* Unlink every entry, oldest first. */
 static void unlink_all(wc_cache *cache, wc_evict_cause cause)
 {
     wc__entry *e;
     while ((e = cache->sentinel.hh.next) != NULL)
-        entry_unlink(cache, e, cause);
+        entry_unlink(cache, e, cause, 0);
 }
 
-/* Free the table and the cache itself; every entry is gone already. */
+/* Free the table and the cache itself; every entry is gone already. The
+ * caller holds the lock (once): it is released and destroyed here. */
 static void cache_destroy(wc_cache *cache)
 {
     wc__entry *head = cache->head;
     wc_allocator alloc = cache->alloc;
     HASH_DELETE(hh, head, &cache->sentinel);   /* frees buckets and table */
+    cache_unlock(cache);
+#ifdef WC_HAVE_PTHREADS
+    if (cache->has_mutex)
+        pthread_mutex_destroy(&cache->mutex);
+#endif
     alloc.free(alloc.ctx, cache, sizeof *cache);
 }
 
@@ -420,15 +873,19 @@ int wc_cache_free(wc_cache *cache)
 {
     if (cache == NULL)
         return WC_OK;
-    if (cache->closing)
+    cache_lock(cache);
+    if (cache->closing) {
+        cache_unlock(cache);
         return WC_EBUSY;
+    }
     cache->closing = 1;
     if (cache->depth != 0) {   /* from a callback: rule 6 */
         cache->free_pending = 1;
         unlink_all(cache, WC_EVICT_CLEARED);
+        cache_unlock(cache);
         return WC_OK;
     }
-    enter(cache);
+    cache->depth = 1;
     unlink_all(cache, WC_EVICT_CLEARED);
     cache->free_pending = 1;
     leave(cache);   /* releases the entries, then the cache */
@@ -439,56 +896,116 @@ int wc_cache_free(wc_cache *cache)
 /* Get, put, remove, clear                                             */
 /* ------------------------------------------------------------------ */
 
-int wc_get(wc_cache *cache, wc_owner *owner, uint64_t hash, const void *key,
-           void **value_out)
+int wc__get(wc_cache *cache, wc_owner *owner, uint64_t hash, const void *key,
+            void **value_out, wc_hint *hint, int peek)
 {
     wc__entry *e = NULL;
-    int r;
-    if (value_out != NULL)
-        *value_out = NULL;
-    if (cache == NULL || value_out == NULL)
-        return WC_EINVAL;
-    if (cache->closing)
-        return WC_EBUSY;
-    enter(cache);
-    r = lookup(cache, owner, hash, key, &e);
+    uint32_t hashv = mix_hash(hash, owner);
+    int r = enter(cache);
+    if (r != WC_OK)
+        return r;
+    r = lookup(cache, owner, hashv, key, &e);
+    if (r == 1 && (cache->flags & WC__F_TTL) && expired(e, cache_now(cache))) {
+        if (!peek)
+            entry_unlink(cache, e, WC_EVICT_EXPIRED, 0);
+        r = 0;
+    }
     if (r == 1) {
-        lru_touch(cache, e);
-        cache->hits++;
-        cache->moves++;
+        if (!peek) {
+            if (cache->flags & WC__F_SIEVE) {
+                if (!(e->hh.keylen & VISITED))
+                    e->hh.keylen |= VISITED;
+            } else {
+                lru_touch(cache, e);
+            }
+            cache->hits++;
+        }
         *value_out = e->value;
         if (cache->ops.retain_value != NULL)
             cache->ops.retain_value(cache->ctx, e->value);
         r = WC_OK;
     } else if (r == 0) {
-        cache->misses++;
+        if (!peek)
+            cache->misses++;
         r = WC_NOTFOUND;
+    }
+    if (hint != NULL) {
+        hint->wc__cache = cache;
+        hint->wc__owner = owner;
+        hint->wc__hash = hash;
+        hint->wc__version = cache->version;
+        hint->wc__found = r != WC_NOTFOUND;
     }
     leave(cache);
     return r;
 }
 
-int wc_put(wc_cache *cache, wc_owner *owner, uint64_t hash, void *key,
-           void *value, uint32_t weight)
+int wc_get(wc_cache *cache, wc_owner *owner, uint64_t hash, const void *key,
+           void **value_out)
+{
+    if (value_out != NULL)
+        *value_out = NULL;
+    if (cache == NULL || value_out == NULL || (cache->flags & WC__F_BYTES))
+        return WC_EINVAL;
+    return wc__get(cache, owner, hash, key, value_out, NULL, 0);
+}
+
+int wc_lookup(wc_cache *cache, wc_owner *owner, uint64_t hash, const void *key,
+              void **value_out, wc_hint *hint)
+{
+    if (value_out != NULL)
+        *value_out = NULL;
+    if (cache == NULL || value_out == NULL || (cache->flags & WC__F_BYTES))
+        return WC_EINVAL;
+    return wc__get(cache, owner, hash, key, value_out, hint, 0);
+}
+
+int wc_peek(wc_cache *cache, wc_owner *owner, uint64_t hash, const void *key,
+            void **value_out)
+{
+    if (value_out != NULL)
+        *value_out = NULL;
+    if (cache == NULL || value_out == NULL || (cache->flags & WC__F_BYTES))
+        return WC_EINVAL;
+    return wc__get(cache, owner, hash, key, value_out, NULL, 1);
+}
+
+int wc__put(wc_cache *cache, const wc_hint *hint, wc_owner *owner,
+            uint64_t hash, void *key, void *value, uint32_t weight)
 {
     wc__entry *head, *e, *old = NULL;
     wc__group *g = NULL;
-    int created = 0;
-    size_t size = owner != NULL ? WC__OWNED_SIZE : WC__UNOWNED_SIZE;
+    uint32_t hashv;
+    uint64_t now = 0;
+    unsigned kept = 0;
+    size_t size;
     int r;
 
-    if (cache == NULL)
+    if (weight > WC_WEIGHT_MAX)
         return WC_EINVAL;
-    if (cache->closing)
-        return WC_EBUSY;
-    if (cache->max_weight != 0 && weight > cache->max_weight)
+    if (hint != NULL) {
+        owner = hint->wc__owner;
+        hash = hint->wc__hash;
+    }
+    hashv = mix_hash(hash, owner);
+    r = enter(cache);
+    if (r != WC_OK)
+        return r;
+    size = entry_size(cache, owner != NULL);
+    if (cache->max_weight != 0 && weight > cache->max_weight) {
+        leave(cache);
         return WC_ETOOBIG;
+    }
     e = wc__malloc(cache, size);
-    if (e == NULL)
+    if (e == NULL) {
+        leave(cache);
         return WC_ENOMEM;
+    }
 
-    enter(cache);
-    r = lookup(cache, owner, hash, key, &old);   /* the last callback (rule 4) */
+    if (hint != NULL && !hint->wc__found && hint->wc__version == cache->version)
+        r = 0;   /* nothing was added or removed since the miss (rule 3) */
+    else
+        r = lookup(cache, owner, hashv, key, &old);   /* the last callback (rule 4) */
     if (r < 0)
         goto fail;
     if (cache->closing) {   /* a callback freed the cache (rule 6) */
@@ -500,26 +1017,22 @@ int wc_put(wc_cache *cache, wc_owner *owner, uint64_t hash, void *key,
         goto fail;
     }
     if (owner != NULL) {
-        g = group_find(owner, cache);
+        g = group_get(owner, cache);
         if (g == NULL) {
-            g = group_new(owner, cache);
-            if (g == NULL) {
-                r = WC_ENOMEM;
-                goto fail;
-            }
-            created = 1;
+            r = WC_ENOMEM;
+            goto fail;
         }
     }
     e->value = value;
     head = cache->head;
-    HASH_ADD_KEYPTR_BYHASHVALUE(hh, head, key, weight, mix_hash(hash, g), e);
+    HASH_ADD_KEYPTR_BYHASHVALUE(hh, head, key, weight, hashv, e);
     if (e->hh.tbl == NULL) {   /* bucket expansion failed; uthash rolled back */
-        if (created)
-            group_release(g);
+        if (g != NULL && g->entries.next == &g->entries)
+            group_release(cache, g);   /* the group was new and is empty */
         r = WC_ENOMEM;
         goto fail;
     }
-    e->hh.tbl = (UT_hash_table *)(void *)g;
+    e->hh.tbl = (UT_hash_table *)(void *)owner;
     if (g != NULL) {
         e->olink.next = &g->entries;
         e->olink.prev = g->entries.prev;
@@ -530,11 +1043,26 @@ int wc_put(wc_cache *cache, wc_owner *owner, uint64_t hash, void *key,
     cache->weight += weight;
     cache->inserts++;
     cache->version++;
-    if (r == 1)
-        entry_unlink(cache, old, WC_EVICT_REPLACED);
-    evict_to_limits(cache, e);
-    leave(cache);
-    return WC_OK;
+    if (cache->flags & WC__F_TTL) {
+        uint64_t d;
+        now = cache_now(cache);
+        d = now + cache->ttl;
+        *entry_deadline(e) = d < now ? UINT64_MAX : d;
+    }
+    if (r == 1) {
+        if (old->hh.key == key)
+            kept |= GRAVE_KEEP_KEY;
+        if (old->value == value)
+            kept |= GRAVE_KEEP_VALUE;
+        entry_unlink(cache, old, WC_EVICT_REPLACED, kept);
+    }
+    if ((cache->flags & (WC__F_SIEVE | WC__F_TTL)) == (WC__F_SIEVE | WC__F_TTL))
+        expire_oldest(cache, now);
+    evict_to_limits(cache, e, now);
+    if (leave_ex(cache, e))
+        return WC_EBUSY;   /* the cache was freed; e was dropped unseen */
+    return (kept & GRAVE_KEEP_KEY ? WC_KEPT_KEY : 0) |
+           (kept & GRAVE_KEEP_VALUE ? WC_KEPT_VALUE : 0);
 
 fail:
     wc__free(cache, e, size);
@@ -542,18 +1070,43 @@ fail:
     return r;
 }
 
-int wc_remove(wc_cache *cache, wc_owner *owner, uint64_t hash, const void *key)
+int wc_put(wc_cache *cache, wc_owner *owner, uint64_t hash, void *key,
+           void *value, uint32_t weight)
+{
+    if (cache == NULL || (cache->flags & WC__F_BYTES))
+        return WC_EINVAL;
+    return wc__put(cache, NULL, owner, hash, key, value, weight);
+}
+
+int wc_put_hint(wc_cache *cache, const wc_hint *hint, void *key, void *value,
+                uint32_t weight)
+{
+    if (cache == NULL || hint == NULL || hint->wc__cache != cache ||
+        (cache->flags & WC__F_BYTES))
+        return WC_EINVAL;
+    return wc__put(cache, hint, NULL, 0, key, value, weight);
+}
+
+int wc__remove(wc_cache *cache, wc_owner *owner, uint64_t hash,
+               const void *key, void **key_out, void **value_out)
 {
     wc__entry *e = NULL;
-    int r;
-    if (cache == NULL)
-        return WC_EINVAL;
-    if (cache->closing)
+    int take = key_out != NULL || value_out != NULL;
+    int r = enter(cache);
+    if (r != WC_OK)
+        return r;
+    if (take && cache->depth > 1) {   /* from a callback: see wc_take */
+        leave(cache);
         return WC_EBUSY;
-    enter(cache);
-    r = lookup(cache, owner, hash, key, &e);
+    }
+    r = lookup(cache, owner, mix_hash(hash, owner), key, &e);
     if (r == 1) {
-        entry_unlink(cache, e, WC_EVICT_REMOVED);
+        if (key_out != NULL)
+            *key_out = (void *)(uintptr_t)e->hh.key;
+        if (value_out != NULL)
+            *value_out = e->value;
+        entry_unlink(cache, e, WC_EVICT_REMOVED,
+                     take ? GRAVE_KEEP_KEY | GRAVE_KEEP_VALUE : 0);
         r = WC_OK;
     } else if (r == 0) {
         r = WC_NOTFOUND;
@@ -562,13 +1115,42 @@ int wc_remove(wc_cache *cache, wc_owner *owner, uint64_t hash, const void *key)
     return r;
 }
 
+int wc_remove(wc_cache *cache, wc_owner *owner, uint64_t hash, const void *key)
+{
+    if (cache == NULL || (cache->flags & WC__F_BYTES))
+        return WC_EINVAL;
+    return wc__remove(cache, owner, hash, key, NULL, NULL);
+}
+
+int wc_take(wc_cache *cache, wc_owner *owner, uint64_t hash, const void *key,
+            void **key_out, void **value_out)
+{
+    void *k = NULL, *v = NULL;
+    int r;
+    if (key_out != NULL)
+        *key_out = NULL;
+    if (value_out != NULL)
+        *value_out = NULL;
+    if (cache == NULL || (cache->flags & WC__F_BYTES))
+        return WC_EINVAL;
+    r = wc__remove(cache, owner, hash, key, &k, &v);
+    if (r == WC_OK) {
+        if (key_out != NULL)
+            *key_out = k;
+        if (value_out != NULL)
+            *value_out = v;
+    }
+    return r;
+}
+
 int wc_clear(wc_cache *cache)
 {
+    int r;
     if (cache == NULL)
         return WC_EINVAL;
-    if (cache->closing)
-        return WC_EBUSY;
-    enter(cache);
+    r = enter(cache);
+    if (r != WC_OK)
+        return r;
     unlink_all(cache, WC_EVICT_CLEARED);
     leave(cache);
     return WC_OK;
@@ -580,7 +1162,7 @@ static void unlink_group(wc_cache *cache, wc__group *g, wc_evict_cause cause)
     for (;;) {
         struct wc__link *l = g->entries.next;
         int last = l->next == &g->entries;
-        entry_unlink(cache, container_of(l, wc__entry, olink), cause);
+        entry_unlink(cache, container_of(l, wc__entry, olink), cause, 0);
         if (last)
             return;   /* g was released with its last entry */
     }
@@ -588,21 +1170,25 @@ static void unlink_group(wc_cache *cache, wc__group *g, wc_evict_cause cause)
 
 int wc_cache_clear_owner(wc_cache *cache, wc_owner *owner)
 {
+    int r;
     if (cache == NULL)
         return WC_EINVAL;
-    if (cache->closing)
-        return WC_EBUSY;
-    enter(cache);
+    r = enter(cache);
+    if (r != WC_OK)
+        return r;
     if (owner != NULL) {
-        wc__group *g = group_find(owner, cache);
+        wc__group *g;
+        owner_lock(owner);
+        g = group_find(owner, cache);
+        owner_unlock(owner);   /* we hold the cache: g stays */
         if (g != NULL)
             unlink_group(cache, g, WC_EVICT_CLEARED);
     } else {
         wc__entry *e = cache->sentinel.hh.next;
         while (e != NULL) {
             wc__entry *next = e->hh.next;
-            if (entry_group(e) == NULL)
-                entry_unlink(cache, e, WC_EVICT_CLEARED);
+            if (e->hh.tbl == NULL)
+                entry_unlink(cache, e, WC_EVICT_CLEARED, 0);
             e = next;
         }
     }
@@ -613,11 +1199,12 @@ int wc_cache_clear_owner(wc_cache *cache, wc_owner *owner)
 int wc_cache_set_limits(wc_cache *cache, size_t max_entries, uint64_t max_weight)
 {
     wc__entry *e;
+    int r;
     if (cache == NULL)
         return WC_EINVAL;
-    if (cache->closing)
-        return WC_EBUSY;
-    enter(cache);
+    r = enter(cache);
+    if (r != WC_OK)
+        return r;
     cache->max_entries = max_entries;
     cache->max_weight = max_weight;
     /* Entries that can never fit go first, whatever their age. */
@@ -625,12 +1212,45 @@ int wc_cache_set_limits(wc_cache *cache, size_t max_entries, uint64_t max_weight
         e = cache->sentinel.hh.next;
         while (e != NULL) {
             wc__entry *next = e->hh.next;
-            if (e->hh.keylen > max_weight)
-                entry_unlink(cache, e, WC_EVICT_WEIGHT);
+            if (WEIGHT(e) > max_weight)
+                entry_unlink(cache, e, WC_EVICT_WEIGHT, 0);
             e = next;
         }
     }
-    evict_to_limits(cache, NULL);
+    evict_to_limits(cache, NULL,
+                    (cache->flags & WC__F_TTL) ? cache_now(cache) : 0);
+    leave(cache);
+    return WC_OK;
+}
+
+int wc_cache_expire(wc_cache *cache, size_t *dropped)
+{
+    size_t before;
+    int r;
+    if (dropped != NULL)
+        *dropped = 0;
+    if (cache == NULL)
+        return WC_EINVAL;
+    r = enter(cache);
+    if (r != WC_OK)
+        return r;
+    before = cache->size;
+    if (cache->flags & WC__F_TTL) {
+        uint64_t now = cache_now(cache);
+        if (cache->flags & WC__F_SIEVE) {
+            expire_oldest(cache, now);
+        } else {
+            wc__entry *e = cache->sentinel.hh.next;
+            while (e != NULL) {
+                wc__entry *next = e->hh.next;
+                if (expired(e, now))
+                    entry_unlink(cache, e, WC_EVICT_EXPIRED, 0);
+                e = next;
+            }
+        }
+    }
+    if (dropped != NULL)
+        *dropped = before - cache->size;
     leave(cache);
     return WC_OK;
 }
@@ -639,93 +1259,225 @@ int wc_cache_set_limits(wc_cache *cache, size_t max_entries, uint64_t max_weight
 /* Owners                                                              */
 /* ------------------------------------------------------------------ */
 
-int wc_owner_release(wc_owner *owner)
+/* Under the owner's lock, pick a group with a cache and take that cache's
+ * lock (a try: see THREADS). Returns the group, with the cache locked and
+ * the owner unlocked; NULL (owner unlocked) if the owner has no groups. */
+static wc__group *owner_pick(const wc_owner *owner)
 {
-    if (owner == NULL)
-        return WC_EINVAL;
     for (;;) {
-        wc__group *g;
-        wc_cache *cache;
+        const wc__group *g;
+        owner_lock(owner);
         for (g = &owner->wc__first; g != NULL && g->cache == NULL; g = g->next)
             ;
-        if (g == NULL)
-            return WC_OK;
-        cache = g->cache;
-        enter(cache);
-        unlink_group(cache, g, WC_EVICT_OWNER);
-        leave(cache);   /* callbacks may change the owner: start over */
+        if (g == NULL) {
+            owner_unlock(owner);
+            return NULL;
+        }
+        if (cache_trylock(g->cache)) {
+            owner_unlock(owner);
+            return (wc__group *)(uintptr_t)g;
+        }
+        owner_unlock(owner);
+        yield_cpu();
     }
 }
 
-size_t wc_owner_count(const wc_owner *owner, const wc_cache *cache)
+int wc_owner_release(wc_owner *owner)
 {
-    const wc__group *g;
+    release_rec rec;
+    if (owner == NULL)
+        return WC_EINVAL;
+    rec.owner = owner;
+    rec.has_groups = 1;
+    rec.up = tls_releases;
+    tls_releases = &rec;
+    for (;;) {
+        wc__group *g = owner_pick(owner);
+        wc_cache *cache;
+        if (g == NULL)
+            break;
+        cache = g->cache;
+        cache->depth++;   /* entered: the lock is held (owner_pick) */
+        unlink_group(cache, g, WC_EVICT_OWNER);
+        leave(cache);   /* callbacks: may change the owner, or free it */
+        if (!rec.has_groups)
+            break;      /* empty: the storage may be gone (rule 8) */
+    }
+    tls_releases = rec.up;
+    return WC_OK;
+}
+
+static size_t group_count(const wc__group *g)
+{
+    const struct wc__link *l;
+    size_t n = 0;
+    for (l = g->entries.next; l != &g->entries; l = l->next)
+        n++;
+    return n;
+}
+
+size_t wc_owner_count(const wc_owner *owner, const wc_cache *cache_in)
+{
+    wc_cache *cache = (wc_cache *)(uintptr_t)cache_in;
     size_t n = 0;
     if (owner == NULL)
         return 0;
-    for (g = &owner->wc__first; g != NULL; g = g->next) {
-        const struct wc__link *l;
-        if (g->cache == NULL || (cache != NULL && g->cache != cache))
-            continue;
-        for (l = g->entries.next; l != &g->entries; l = l->next)
-            n++;
+    if (cache != NULL) {
+        const wc__group *g;
+        cache_lock(cache);
+        if (!cache->closing) {
+            owner_lock(owner);
+            g = group_find((wc_owner *)(uintptr_t)owner, cache);
+            owner_unlock(owner);   /* we hold the cache: g stays */
+            if (g != NULL)
+                n = group_count(g);
+        }
+        cache_unlock(cache);
+        return n;
     }
-    return n;
+    for (;;) {   /* every cache: each group counted under its cache's lock */
+        const wc__group *g;
+        int busy = 0;
+        n = 0;
+        owner_lock(owner);
+        for (g = &owner->wc__first; g != NULL; g = g->next) {
+            if (g->cache == NULL)
+                continue;
+            if (!cache_trylock(g->cache)) {
+                busy = 1;
+                break;
+            }
+            n += group_count(g);
+            cache_unlock(g->cache);
+        }
+        owner_unlock(owner);
+        if (!busy)
+            return n;
+        yield_cpu();
+    }
 }
 
 /* ------------------------------------------------------------------ */
 /* Stats and iteration                                                 */
 /* ------------------------------------------------------------------ */
 
-void wc_cache_stats(const wc_cache *cache, wc_stats *out)
+int wc_cache_stats_size(const wc_cache *cache_in, wc_stats *out, size_t size)
 {
+    wc_cache *cache = (wc_cache *)(uintptr_t)cache_in;
+    wc_stats st;
     if (cache == NULL || out == NULL)
-        return;
-    out->hits = cache->hits;
-    out->misses = cache->misses;
-    out->inserts = cache->inserts;
-    memcpy(out->evictions, cache->evictions, sizeof out->evictions);
-    out->size = cache->size;
-    out->weight = cache->weight;
-    out->max_entries = cache->max_entries;
-    out->max_weight = cache->max_weight;
+        return WC_EINVAL;
+    memset(&st, 0, sizeof st);
+    cache_lock(cache);
+    st.hits = cache->hits;
+    st.misses = cache->misses;
+    st.inserts = cache->inserts;
+    memcpy(st.evictions, cache->evictions, sizeof cache->evictions);
+    st.size = cache->size;
+    st.weight = cache->weight;
+    st.max_entries = cache->max_entries;
+    st.max_weight = cache->max_weight;
+    st.noexpand = cache->noexpand;
+    cache_unlock(cache);
+    if (size > sizeof st) {
+        memset((char *)out + sizeof st, 0, size - sizeof st);
+        size = sizeof st;
+    }
+    memcpy(out, &st, size);
+    return WC_OK;
 }
 
-size_t wc_cache_size(const wc_cache *cache)
+void wc__debug_table(const wc_cache *cache_in, wc__table_info *out)
 {
-    return cache != NULL ? cache->size : 0;
+    wc_cache *cache = (wc_cache *)(uintptr_t)cache_in;
+    const UT_hash_table *tbl;
+    unsigned i;
+    memset(out, 0, sizeof *out);
+    cache_lock(cache);
+    tbl = cache->head->hh.tbl;
+    out->buckets = tbl->num_buckets;
+    out->items = tbl->num_items - 1u;
+    out->noexpand = tbl->noexpand;
+    for (i = 0; i < tbl->num_buckets; i++)
+        if (tbl->buckets[i].count > out->max_chain)
+            out->max_chain = tbl->buckets[i].count;
+    cache_unlock(cache);
+}
+
+size_t wc_cache_size(const wc_cache *cache_in)
+{
+    wc_cache *cache = (wc_cache *)(uintptr_t)cache_in;
+    size_t n;
+    if (cache == NULL)
+        return 0;
+    cache_lock(cache);
+    n = cache->size;
+    cache_unlock(cache);
+    return n;
 }
 
 void wc_iter_init(wc_iter *it, wc_cache *cache)
 {
     if (it == NULL)
         return;
-    it->cache = cache;
-    it->next = NULL;
-    it->version = 0;
+    memset(it, 0, sizeof *it);
+    it->wc__cache = cache;
     if (cache != NULL) {
-        wc__entry *tail = ELMT_FROM_HH(cache->head->hh.tbl, cache->head->hh.tbl->tail);
-        it->next = tail != &cache->sentinel ? tail : NULL;
-        it->version = cache->version + cache->moves;
+        wc__entry *tail;
+        cache_lock(cache);
+        tail = ELMT_FROM_HH(cache->head->hh.tbl, cache->head->hh.tbl->tail);
+        it->wc__next = tail != &cache->sentinel ? tail : NULL;
+        it->wc__version = cache->version + cache->moves;
+        cache_unlock(cache);
     }
 }
 
 int wc_iter_next(wc_iter *it, wc_item *out)
 {
+    wc_cache *cache;
     wc__entry *e;
-    wc__group *g;
-    if (it == NULL || out == NULL || it->cache == NULL)
+    int r = 1;
+    if (it == NULL || out == NULL || it->wc__cache == NULL)
         return WC_EINVAL;
-    if (it->version != it->cache->version + it->cache->moves)
-        return WC_ECHANGED;
-    e = it->next;
-    if (e == NULL)
-        return 0;
-    g = entry_group(e);
-    out->key = e->hh.key;
-    out->value = e->value;
-    out->owner = g != NULL ? g->owner : NULL;
-    out->weight = e->hh.keylen;
-    it->next = e->hh.prev != &it->cache->sentinel ? e->hh.prev : NULL;
-    return 1;
+    cache = it->wc__cache;
+    cache_lock(cache);
+    if (it->wc__version != cache->version + cache->moves) {
+        r = WC_ECHANGED;
+    } else if ((e = it->wc__next) == NULL) {
+        it->wc__cur = NULL;
+        r = 0;
+    } else {
+        out->key = e->hh.key;
+        out->value = e->value;
+        out->owner = entry_owner(e);
+        out->weight = WEIGHT(e);
+        it->wc__cur = e;
+        it->wc__next = e->hh.prev != &cache->sentinel ? e->hh.prev : NULL;
+    }
+    cache_unlock(cache);
+    return r;
+}
+
+int wc_iter_remove(wc_iter *it)
+{
+    wc_cache *cache;
+    int r;
+    if (it == NULL || it->wc__cache == NULL)
+        return WC_EINVAL;
+    cache = it->wc__cache;
+    r = enter(cache);
+    if (r != WC_OK)
+        return r;
+    if (it->wc__version != cache->version + cache->moves) {
+        r = WC_ECHANGED;
+    } else if (it->wc__cur == NULL) {
+        r = WC_EINVAL;
+    } else {
+        entry_unlink(cache, it->wc__cur, WC_EVICT_REMOVED, 0);
+        it->wc__cur = NULL;
+        /* our own change; what the release's callbacks do still counts */
+        it->wc__version = cache->version + cache->moves;
+    }
+    leave(cache);
+    return r;
 }

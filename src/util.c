@@ -20,12 +20,15 @@ const char *wc_strerror(int status)
     switch (status) {
     case WC_OK: return "success";
     case WC_NOTFOUND: return "no entry for this owner and key";
+    case WC_KEPT_KEY: return "stored; the replaced entry had the same key pointer, which the cache kept";
+    case WC_KEPT_VALUE: return "stored; the replaced entry had the same value pointer, which the cache kept";
+    case WC_KEPT_BOTH: return "stored; the replaced entry had the same key and value pointers, which the cache kept";
     case WC_ENOMEM: return "out of memory (an allocator hook returned NULL)";
     case WC_EINVAL: return "invalid argument (NULL pointer or value out of range)";
     case WC_ECALLBACK: return "the key equality callback reported an error";
     case WC_ETOOBIG: return "entry weight exceeds the cache's maximum weight";
     case WC_ECHANGED: return "the cache changed during the operation (by a callback, or under an iterator)";
-    case WC_EBUSY: return "the cache is being freed, or wc_cache_free was called from its own callback";
+    case WC_EBUSY: return "the cache is being freed (wc_cache_free was called, possibly from its own callback), or the call is not allowed from a callback";
     default: return "unknown status";
     }
 }
@@ -39,6 +42,7 @@ const char *wc_evict_cause_name(wc_evict_cause cause)
     case WC_EVICT_REMOVED: return "removed";
     case WC_EVICT_REPLACED: return "replaced";
     case WC_EVICT_CLEARED: return "cleared";
+    case WC_EVICT_EXPIRED: return "expired";
     case WC_EVICT__COUNT: break;
     }
     return "unknown";

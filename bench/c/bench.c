@@ -176,10 +176,14 @@ static void free_boxed(void *ctx, void *key)
 static const wc_ops g_int_ops = {.equal = int_equal};
 static const wc_ops g_boxed_ops = {.equal = int_equal, .free_key = free_boxed};
 
-static wc_cache *new_int_cache(size_t max_entries, const wc_ops *ops,
-                               const wc_allocator *alloc)
+static wc_cache *new_cache_ex(size_t max_entries, const wc_ops *ops,
+                              const wc_allocator *alloc, wc_policy policy,
+                              unsigned flags)
 {
-    wc_config cfg = {0};
+    wc_config cfg;
+    wc_config_init(&cfg);
+    cfg.policy = policy;
+    cfg.flags = flags;
     cfg.max_entries = max_entries;
     cfg.ops = ops;
     cfg.allocator = alloc;
@@ -188,6 +192,12 @@ static wc_cache *new_int_cache(size_t max_entries, const wc_ops *ops,
     if (rc != WC_OK)
         die_rc("wc_cache_new", rc);
     return c;
+}
+
+static wc_cache *new_int_cache(size_t max_entries, const wc_ops *ops,
+                               const wc_allocator *alloc)
+{
+    return new_cache_ex(max_entries, ops, alloc, WC_POLICY_LRU, 0);
 }
 
 typedef struct ut_node {
@@ -229,6 +239,7 @@ typedef struct params {
     size_t churn_ops;    /* operations per round in b) */
     int release_reps;    /* releases per cache in c) */
     size_t mem_entries;  /* entries in d) */
+    int callgrind;       /* --callgrind: only a), 65536 entries, one round */
 } params;
 
 /* ------------------------------------------------------------------ */
@@ -244,9 +255,14 @@ typedef struct params {
  *   WC_BOXED   wc_get, integer keys boxed in a malloc'ed uint64_t each,
  *              ops->equal dereferences both (one more memory access per hit).
  * The goal (<= 1.3x) is stated for WC_INTKEY / UT_FIND. */
-enum { UT_FIND, UT_LRU, WC_INTKEY, WC_BOXED, HIT_VARIANTS };
+enum { UT_FIND, UT_LRU, WC_INTKEY, WC_BOXED, WC_SIEVE, WC_LOCKED,
+       WC_SIEVE_LOCKED, HIT_VARIANTS };
 static const char *const hit_names[HIT_VARIANTS] = {
-    "uthash find", "uthash LRU", "wc int key", "wc boxed key"};
+    "uthash find", "uthash LRU", "wc LRU int", "wc LRU boxed", "wc SIEVE int",
+    "wc LRU int+ts", "wc SIEVE int+ts"};
+/* WC_SIEVE: WC_INTKEY on a WC_POLICY_SIEVE cache (the <= 1.3x goal);
+ * WC_LOCKED / WC_SIEVE_LOCKED: the same caches created WC_THREAD_SAFE,
+ * single-threaded: the cost of the lock on a hit. */
 
 typedef struct hit_result {
     size_t n;
@@ -262,6 +278,7 @@ typedef struct hit_setup {
     ut_node *lru_head;       /* table for UT_LRU (reordered by the test) */
     wc_cache *intkey;
     wc_cache *boxed;
+    wc_cache *wc[HIT_VARIANTS];   /* the int-key caches, by variant */
 } hit_setup;
 
 static int intkey_equal(void *ctx, const void *stored, const void *probe)
@@ -272,6 +289,42 @@ static int intkey_equal(void *ctx, const void *stored, const void *probe)
 
 static const wc_ops g_intkey_ops = {.equal = intkey_equal};
 
+/* One loop per kind of lookup, not inlined, so that callgrind can count
+ * each one's instructions (bench/c/callgrind.sh). */
+__attribute__((noinline)) static uintptr_t hits_wc_int(wc_cache *c,
+    const uint64_t *probe, const uint64_t *hashes, const uint32_t *seq,
+    size_t m, size_t *missing)
+{
+    uintptr_t sum = 0;
+    for (size_t j = 0; j < m; j++) {
+        uint32_t i = seq[j];
+        void *v;
+        if (wc_get(c, NULL, hashes[i], (const void *)(uintptr_t)probe[i], &v) == WC_OK)
+            sum += (uintptr_t)v;
+        else
+            (*missing)++;
+    }
+    return sum;
+}
+
+__attribute__((noinline)) static uintptr_t hits_ut_find(ut_node *head,
+    const uint64_t *probe, const uint64_t *hashes, const uint32_t *seq,
+    size_t m, size_t *missing)
+{
+    uintptr_t sum = 0;
+    for (size_t j = 0; j < m; j++) {
+        uint32_t i = seq[j];
+        ut_node *n;
+        HASH_FIND_BYHASHVALUE(hh, head, &probe[i], sizeof(uint64_t),
+                              (unsigned)hashes[i], n);
+        if (n != NULL)
+            sum += (uintptr_t)n->value;
+        else
+            (*missing)++;
+    }
+    return sum;
+}
+
 static double time_hits(hit_setup *s, int variant, size_t m)
 {
     const uint64_t *probe = s->probe, *hashes = s->hashes;
@@ -281,16 +334,7 @@ static double time_hits(hit_setup *s, int variant, size_t m)
     double t0 = now_ns();
     switch (variant) {
     case UT_FIND:
-        for (size_t j = 0; j < m; j++) {
-            uint32_t i = seq[j];
-            ut_node *n;
-            HASH_FIND_BYHASHVALUE(hh, s->find_head, &probe[i], sizeof(uint64_t),
-                                  (unsigned)hashes[i], n);
-            if (n != NULL)
-                sum += (uintptr_t)n->value;
-            else
-                missing++;
-        }
+        sum = hits_ut_find(s->find_head, probe, hashes, seq, m, &missing);
         break;
     case UT_LRU:
         for (size_t j = 0; j < m; j++) {
@@ -309,15 +353,10 @@ static double time_hits(hit_setup *s, int variant, size_t m)
         }
         break;
     case WC_INTKEY:
-        for (size_t j = 0; j < m; j++) {
-            uint32_t i = seq[j];
-            void *v;
-            if (wc_get(s->intkey, NULL, hashes[i],
-                       (const void *)(uintptr_t)probe[i], &v) == WC_OK)
-                sum += (uintptr_t)v;
-            else
-                missing++;
-        }
+    case WC_SIEVE:
+    case WC_LOCKED:
+    case WC_SIEVE_LOCKED:
+        sum = hits_wc_int(s->wc[variant], probe, hashes, seq, m, &missing);
         break;
     case WC_BOXED:
         for (size_t j = 0; j < m; j++) {
@@ -357,12 +396,25 @@ static hit_result bench_get_hit(size_t n, const params *p)
     for (size_t j = 0; j < p->lookups; j++)
         seq[j] = (uint32_t)(rng_next() % n);
 
-    hit_setup s = {n, probe, hashes, seq, NULL, NULL, NULL, NULL};
+    hit_setup s;
+    memset(&s, 0, sizeof s);
+    s.n = n;
+    s.probe = probe;
+    s.hashes = hashes;
+    s.seq = seq;
     s.intkey = new_int_cache(n, &g_intkey_ops, NULL);
     s.boxed = new_int_cache(n, &g_boxed_ops, NULL);
+    s.wc[WC_INTKEY] = s.intkey;
+    s.wc[WC_SIEVE] = new_cache_ex(n, &g_intkey_ops, NULL, WC_POLICY_SIEVE, 0);
+    s.wc[WC_LOCKED] = new_cache_ex(n, &g_intkey_ops, NULL, WC_POLICY_LRU, WC_THREAD_SAFE);
+    s.wc[WC_SIEVE_LOCKED] = new_cache_ex(n, &g_intkey_ops, NULL, WC_POLICY_SIEVE,
+                                         WC_THREAD_SAFE);
     for (size_t i = 0; i < n; i++) {
         void *k = (void *)(uintptr_t)probe[i];
-        int rc = wc_put(s.intkey, NULL, hashes[i], k, k, 1);
+        int rc = WC_OK;
+        for (int v = WC_INTKEY; v < HIT_VARIANTS && rc == WC_OK; v++)
+            if (s.wc[v] != NULL)
+                rc = wc_put(s.wc[v], NULL, hashes[i], k, k, 1);
         if (rc != WC_OK)
             die_rc("wc_put", rc);
         uint64_t *box = xmalloc(sizeof *box); /* a caller's boxed key */
@@ -386,7 +438,8 @@ static hit_result bench_get_hit(size_t n, const params *p)
     double *t[HIT_VARIANTS];
     for (int v = 0; v < HIT_VARIANTS; v++) {
         t[v] = xmalloc((size_t)p->rounds * sizeof *t[v]);
-        time_hits(&s, v, p->lookups / 4 + 1); /* warm-up */
+        if (!p->callgrind)
+            time_hits(&s, v, p->lookups / 4 + 1); /* warm-up */
     }
     /* interleaved rounds; the order of the variants rotates every round */
     for (int k = 0; k < p->rounds; k++)
@@ -401,7 +454,9 @@ static hit_result bench_get_hit(size_t n, const params *p)
 
     ut_free_all(&s.find_head);
     ut_free_all(&s.lru_head);
-    wc_cache_free(s.intkey);
+    for (int v = WC_INTKEY; v < HIT_VARIANTS; v++)
+        if (s.wc[v] != NULL)
+            wc_cache_free(s.wc[v]);
     wc_cache_free(s.boxed);
     free(seq);
     free(hashes);
@@ -699,6 +754,103 @@ static mem_result bench_memory(const params *p)
 }
 
 /* ------------------------------------------------------------------ */
+/* e) hits at scale: owner layouts x raw / mixed hashes                */
+/* ------------------------------------------------------------------ */
+
+/* Caches of N entries made as 1 owner x N keys, N/100 owners x 100 keys,
+ * N owners x 1 key; keys are small ints 0..keys-1 per owner with the raw
+ * hash (h = key, as Python's hash(int)) or a premixed one. Hits in random
+ * order; SIEVE and LRU caches vs a bare uthash table of the same N nodes
+ * keyed the same way (its hashv: the raw or mixed key hash of the node's
+ * global index, so it is always a well-spread table: the baseline). The
+ * noexpand counter of every cache is checked. */
+typedef struct scale_cell {
+    double ut, lru, sieve;
+    uint64_t noexpand;
+} scale_cell;
+
+__attribute__((noinline)) static uintptr_t hits_owned(wc_cache *c,
+    wc_owner *owners, size_t per, int raw, const uint32_t *seq, size_t m,
+    size_t *missing)
+{
+    uintptr_t sum = 0;
+    for (size_t j = 0; j < m; j++) {
+        uint32_t i = seq[j];
+        size_t o = i / per, k = i % per;
+        uint64_t h = raw ? (uint64_t)k : mix64(k);
+        void *v;
+        if (wc_get(c, &owners[o], h, (const void *)(uintptr_t)(i + 1), &v) == WC_OK)
+            sum += (uintptr_t)v;
+        else
+            (*missing)++;
+    }
+    return sum;
+}
+
+static scale_cell bench_scale_cell(size_t n, size_t per, int raw, const params *p)
+{
+    scale_cell r = {0, 0, 0, 0};
+    size_t nowners = (n + per - 1) / per, m = p->lookups / 2;
+    wc_owner *owners = xmalloc(nowners * sizeof *owners);
+    uint32_t *seq = xmalloc(m * sizeof *seq);
+    uint64_t *keys = xmalloc(n * sizeof *keys), *hv = xmalloc(n * sizeof *hv);
+    wc_cache *lru = new_cache_ex(0, &g_intkey_ops, NULL, WC_POLICY_LRU, 0);
+    wc_cache *sieve = new_cache_ex(0, &g_intkey_ops, NULL, WC_POLICY_SIEVE, 0);
+    ut_node *head = NULL;
+    for (size_t o = 0; o < nowners; o++)
+        wc_owner_init(&owners[o]);
+    for (size_t i = 0; i < n; i++) {
+        size_t o = i / per, k = i % per;
+        uint64_t h = raw ? (uint64_t)k : mix64(k);
+        void *key = (void *)(uintptr_t)(i + 1);
+        if (wc_put(lru, &owners[o], h, key, key, 1) != WC_OK ||
+            wc_put(sieve, &owners[o], h, key, key, 1) != WC_OK)
+            die_rc("wc_put", WC_ENOMEM);
+        keys[i] = i + 1;
+        hv[i] = raw ? (uint64_t)i : mix64(i);
+        ut_node *node = xmalloc(sizeof *node);
+        node->key = i + 1;
+        node->value = node;
+        HASH_ADD_BYHASHVALUE(hh, head, key, sizeof(uint64_t), (unsigned)hv[i], node);
+    }
+    for (size_t j = 0; j < m; j++)
+        seq[j] = (uint32_t)(rng_next() % n);
+    double t[3][3];
+    for (int round = 0; round < 3; round++) {
+        size_t missing = 0;
+        double t0 = now_ns();
+        g_sink += hits_ut_find(head, keys, hv, seq, m, &missing);
+        double t1 = now_ns();
+        g_sink += hits_owned(lru, owners, per, raw, seq, m, &missing);
+        double t2 = now_ns();
+        g_sink += hits_owned(sieve, owners, per, raw, seq, m, &missing);
+        double t3 = now_ns();
+        if (missing) {
+            fprintf(stderr, "wc_bench: scale cell lost %zu keys\n", missing);
+            exit(1);
+        }
+        t[0][round] = (t1 - t0) / (double)m;
+        t[1][round] = (t2 - t1) / (double)m;
+        t[2][round] = (t3 - t2) / (double)m;
+    }
+    r.ut = median(t[0], 3);
+    r.lru = median(t[1], 3);
+    r.sieve = median(t[2], 3);
+    wc_stats a, b;
+    wc_cache_stats(lru, &a);
+    wc_cache_stats(sieve, &b);
+    r.noexpand = a.noexpand + b.noexpand;
+    wc_cache_free(lru);
+    wc_cache_free(sieve);
+    ut_free_all(&head);
+    free(owners);
+    free(seq);
+    free(keys);
+    free(hv);
+    return r;
+}
+
+/* ------------------------------------------------------------------ */
 
 static const char *verdict(double ratio, double goal)
 {
@@ -712,12 +864,19 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) {
             p.quick = 1;
+        } else if (strcmp(argv[i], "--callgrind") == 0) {
+            p.callgrind = 1;
         } else {
-            fprintf(stderr, "usage: %s [--quick]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--quick | --callgrind]\n", argv[0]);
             return 2;
         }
     }
-    if (p.quick) {
+    if (p.callgrind) {
+        /* run under valgrind --tool=callgrind by bench/c/callgrind.sh: one
+         * round of each hit loop, no warm-up, nothing else */
+        p.rounds = 1;
+        p.lookups = 100000;
+    } else if (p.quick) {
         p.rounds = 3;
         p.lookups = 200000;
         p.churn_ops = 200000;
@@ -746,21 +905,67 @@ int main(int argc, char **argv)
     printf("   %-8s", "entries");
     for (int v = 0; v < HIT_VARIANTS; v++)
         printf(" %13s", hit_names[v]);
-    printf("   %-10s %-10s %s\n", "int/find", "boxed/find", "int/LRU");
+    printf("   %-9s %-9s %-9s %-9s %s\n", "LRU/find", "SIEVE/find", "boxed/find",
+           "LRU ts/LRU", "SIEVE ts/SIEVE");
     static const size_t sizes[] = {1000, 65536, 1000000};
-    double worst_hit = 0;
-    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
-        hit_result r = bench_get_hit(sizes[s], &p);
+    double worst_hit = 0, worst_sieve = 0, worst_lock = 0, worst_lock_sieve = 0;
+    for (size_t sz = 0; sz < sizeof sizes / sizeof sizes[0]; sz++) {
+        if (p.callgrind && sizes[sz] != 65536)
+            continue;
+        hit_result r = bench_get_hit(sizes[sz], &p);
         double ratio = r.ns[WC_INTKEY] / r.ns[UT_FIND];
+        double sratio = r.ns[WC_SIEVE] / r.ns[UT_FIND];
+        double lock = r.ns[WC_LOCKED] / r.ns[WC_INTKEY];
+        double lock_s = r.ns[WC_SIEVE_LOCKED] / r.ns[WC_SIEVE];
         if (ratio > worst_hit)
             worst_hit = ratio;
+        if (sratio > worst_sieve)
+            worst_sieve = sratio;
+        if (lock > worst_lock)
+            worst_lock = lock;
+        if (lock_s > worst_lock_sieve)
+            worst_lock_sieve = lock_s;
         printf("   %-8zu", r.n);
         for (int v = 0; v < HIT_VARIANTS; v++)
             printf(" %10.1f ns", r.ns[v]);
-        printf("   %5.2fx %-4s %5.2fx      %5.2fx\n", ratio, verdict(ratio, 1.3),
-               r.ns[WC_BOXED] / r.ns[UT_FIND], r.ns[WC_INTKEY] / r.ns[UT_LRU]);
+        printf("   %5.2fx    %5.2fx %-4s %5.2fx     %5.2fx      %5.2fx\n", ratio,
+               sratio, verdict(sratio, 1.3), r.ns[WC_BOXED] / r.ns[UT_FIND],
+               lock, lock_s);
         fflush(stdout);
     }
+    if (p.callgrind)
+        return 0;
+    printf("   thread-safe option (WC_THREAD_SAFE, uncontended lock): hit time x%.2f "
+           "(LRU), x%.2f (SIEVE), worst over the sizes\n", worst_lock, worst_lock_sieve);
+
+    /* e) */
+    printf("\ne) hits at scale, wc_get with owners (%zu lookups x 3 rounds, median ns; "
+           "raw = hash(k) == k)\n", p.lookups / 2);
+    printf("   %-8s %-22s %-6s %10s %10s %10s %9s %9s  %s\n", "entries", "layout", "hash",
+           "uthash", "wc LRU", "wc SIEVE", "LRU/ut", "SIEVE/ut", "noexpand");
+    const char *noexpand_cell = NULL;
+    static char noexpand_buf[96];
+    for (size_t sz = 0; sz < sizeof sizes / sizeof sizes[0]; sz++) {
+        size_t n = sizes[sz];
+        size_t pers[3] = {n, 100, 1};
+        const char *names[3] = {"1 owner x N keys", "N/100 owners x 100", "N owners x 1 key"};
+        for (int l = 0; l < 3; l++) {
+            for (int raw = 1; raw >= 0; raw--) {
+                scale_cell c = bench_scale_cell(n, pers[l], raw, &p);
+                printf("   %-8zu %-22s %-6s %7.1f ns %7.1f ns %7.1f ns %8.2fx %8.2fx  %s\n",
+                       n, names[l], raw ? "raw" : "mixed", c.ut, c.lru, c.sieve,
+                       c.lru / c.ut, c.sieve / c.ut, c.noexpand ? "HIT" : "never");
+                if (c.noexpand && noexpand_cell == NULL) {
+                    snprintf(noexpand_buf, sizeof noexpand_buf, "%zu, %s, %s", n,
+                             names[l], raw ? "raw" : "mixed");
+                    noexpand_cell = noexpand_buf;
+                }
+                fflush(stdout);
+            }
+        }
+    }
+    printf("   noexpand: %s%s\n", noexpand_cell ? "hit in " : "never",
+           noexpand_cell ? noexpand_cell : "");
 
     /* b) */
     printf("\nb) miss + insert + evict, full cache of %u entries (%zu ops x %d "
@@ -808,8 +1013,9 @@ int main(int argc, char **argv)
     printf("   allocator hooks balanced after free: %s\n",
            mr.leak_free ? "yes" : "NO");
 
-    printf("\nsummary: get-hit worst ratio %.2fx (goal <= 1.3x), release ratio "
-           "%.2fx (goal <= 1.3x), %.1f B/entry bookkeeping\n",
-           worst_hit, rel_ratio, mr.wc_req);
+    printf("\nsummary: LRU get-hit worst ratio %.2fx, release ratio "
+           "%.2fx (goal <= 1.3x), %.1f B/entry bookkeeping, noexpand %s\n",
+           worst_hit, rel_ratio, mr.wc_req, noexpand_cell ? "HIT" : "never");
+    printf("sieve get-hit worst ratio %.2fx\n", worst_sieve);
     return mr.leak_free ? 0 : 1;
 }

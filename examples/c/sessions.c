@@ -133,11 +133,11 @@ int main(void)
         .free_value = value_free,
         .on_evict = on_evict,
     };
-    const wc_config cfg = {
-        .max_entries = CACHE_ENTRIES,
-        .ops = &ops,
-        .ops_ctx = &lis,
-    };
+    wc_config cfg;
+    wc_config_init(&cfg); /* zeroes it and records its size (ABI) */
+    cfg.max_entries = CACHE_ENTRIES;
+    cfg.ops = &ops;
+    cfg.ops_ctx = &lis;
     wc_cache *c;
     int rc = wc_cache_new(&cfg, &c);
     if (rc != WC_OK) {

@@ -220,12 +220,8 @@ static PyObject *call_and_store(Wrapper *self, PyObject *owner_obj, PyObject *ke
         if (references_owner(result, owner_obj) && warn_cycle(self, owner_obj) < 0)
             goto error;
     }
-    Py_INCREF(key);
-    Py_INCREF(result);
-    r = wc_put(self->cache, rec != NULL ? &rec->owner : NULL, (uint64_t)hash, key, result, 1);
+    r = wcpy_put(self->cache, rec != NULL ? &rec->owner : NULL, (uint64_t)hash, key, result, 1);
     if (r != WC_OK) {
-        Py_DECREF(key);
-        Py_DECREF(result);
         wcpy_core_error(r);
         goto error;
     }
@@ -333,10 +329,8 @@ static PyObject *wrapper_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     self = (Wrapper *)type->tp_alloc(type, 0);
     if (self == NULL)
         return NULL;
-    memset(&config, 0, sizeof config);
+    wcpy_config_init(&config, &wcpy_ops);
     config.max_entries = maxsize > 0 ? (size_t)maxsize : 0;
-    config.ops = &wcpy_ops;
-    config.allocator = &wcpy_allocator;
     if (wc_cache_new(&config, &self->cache) != WC_OK) {
         Py_DECREF(self);
         return PyErr_NoMemory();

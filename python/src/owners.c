@@ -355,6 +355,34 @@ static void py_free(void *ctx, void *ptr, size_t size)
 /* PyMem: every byte shows in tracemalloc, small blocks come from pymalloc. */
 const wc_allocator wcpy_allocator = {py_malloc, py_free, NULL};
 
+void wcpy_config_init(wc_config *cfg, const wc_ops *ops)
+{
+    wc_config_init(cfg);
+    cfg->ops = ops;
+    cfg->allocator = &wcpy_allocator;
+}
+
+int wcpy_put(wc_cache *cache, wc_owner *owner, uint64_t hash, PyObject *key, PyObject *value,
+             uint32_t weight)
+{
+    int r;
+    Py_INCREF(key);
+    Py_INCREF(value);
+    r = wc_put(cache, owner, hash, key, value, weight);
+    if (r < 0) {
+        Py_DECREF(key);
+        Py_DECREF(value);
+        return r;
+    }
+    /* A refresh of the very same pointer: the cache keeps the reference it
+     * already had, ours is surplus. Not the last one (the caller holds one). */
+    if (r & WC_KEPT_KEY)
+        Py_DECREF(key);
+    if (r & WC_KEPT_VALUE)
+        Py_DECREF(value);
+    return WC_OK;
+}
+
 int wcpy_cache_traverse(wc_cache *cache, visitproc visit, void *arg)
 {
     wc_iter it;

@@ -71,6 +71,17 @@ extern const wc_allocator wcpy_allocator;
 extern const wc_ops wcpy_ops;
 extern const wc_ops wcpy_identity_ops;
 
+/* wc_config_init() for a cache of PyObject * with these ops (wcpy_ops or
+ * wcpy_identity_ops) and the PyMem allocator; set the bounds afterwards. */
+void wcpy_config_init(wc_config *cfg, const wc_ops *ops);
+
+/* Store key -> value (both borrowed; the cache takes references of its own
+ * on success, and drops the extra one when the core kept the pointer it
+ * already held). WC_OK, or the core's negative status (no exception is set
+ * here; a callback may have set one). */
+int wcpy_put(wc_cache *cache, wc_owner *owner, uint64_t hash, PyObject *key, PyObject *value,
+             uint32_t weight);
+
 /* tp_traverse helper: visit every key and value of a cache of PyObject *
  * (NULL cache: nothing). Iterating runs no Python code and allocates nothing,
  * so it is safe inside the collector. */

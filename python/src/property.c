@@ -188,13 +188,8 @@ static wc_cache *store_cache(CachedProperty *self)
 /* wc_put (owner, self) -> value, taking new references for the cache. */
 static int store_put(CachedProperty *self, wc_cache *cache, OwnerRef *rec, PyObject *value)
 {
-    int r;
-    Py_INCREF(self);
-    Py_INCREF(value);
-    r = wc_put(cache, &rec->owner, self->key_hash, self, value, 1);
+    int r = wcpy_put(cache, &rec->owner, self->key_hash, (PyObject *)self, value, 1);
     if (r != WC_OK) {
-        Py_DECREF(value);
-        Py_DECREF(self);
         wcpy_core_error(r);
         return -1;
     }
@@ -619,9 +614,7 @@ PyObject *wcpy_store_new(PropState *st)
     self = (Store *)tp->tp_alloc(tp, 0);
     if (self == NULL)
         return NULL;
-    memset(&config, 0, sizeof config);
-    config.ops = &wcpy_identity_ops;
-    config.allocator = &wcpy_allocator;
+    wcpy_config_init(&config, &wcpy_identity_ops);
     r = wc_cache_new(&config, &self->cache);
     if (r != WC_OK) {
         Py_DECREF(self);

@@ -1,12 +1,6 @@
 # Type stubs for weakcache. The decorated callable keeps its parameters
 # (ParamSpec); on an instance, the first parameter (self) is bound away.
-import sys
-from typing import Any, Callable, Generic, NamedTuple, TypeVar, overload
-
-if sys.version_info >= (3, 10):
-    from typing import Concatenate, ParamSpec, TypedDict
-else:
-    from typing_extensions import Concatenate, ParamSpec, TypedDict
+from typing import Any, Callable, Concatenate, Generic, NamedTuple, ParamSpec, TypedDict, TypeVar, overload
 
 __version__: str
 

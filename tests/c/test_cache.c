@@ -48,7 +48,7 @@ START_TEST(test_new_null_config)
     ck_assert_int_eq(wc_get(c, NULL, 7, &k2, &out), WC_OK);
     ck_assert_ptr_eq(out, &v2);
     /* replace with pointer keys, no callbacks */
-    ck_assert_int_eq(wc_put(c, NULL, 7, &k1, &v3, 1), WC_OK);
+    ck_assert_int_eq(wc_put(c, NULL, 7, &k1, &v3, 1), WC_KEPT_KEY); /* same key pointer */
     ck_assert_int_eq(wc_get(c, NULL, 7, &k1, &out), WC_OK);
     ck_assert_ptr_eq(out, &v3);
     ck_assert_uint_eq(wc_cache_size(c), 2);
@@ -70,7 +70,7 @@ START_TEST(test_new_errors)
     wc_cache *c = NULL;
 
     tu_alloc_init(&a);
-    memset(&cfg, 0, sizeof cfg);
+    wc_config_init(&cfg);
     ck_assert_int_eq(wc_cache_new(NULL, NULL), WC_EINVAL);
     ck_assert_int_eq(wc_cache_new(&cfg, NULL), WC_EINVAL);
 
@@ -110,7 +110,7 @@ START_TEST(test_config_is_copied)
     tu_alloc_init(&a);
     al = a.hooks;
     ops = env.ops;
-    memset(&cfg, 0, sizeof cfg);
+    wc_config_init(&cfg);
     cfg.max_entries = 2;
     cfg.ops = &ops;
     cfg.ops_ctx = &env;
@@ -196,7 +196,8 @@ END_TEST
 
 START_TEST(test_strerror)
 {
-    static const int codes[] = {WC_OK, WC_NOTFOUND, WC_ENOMEM, WC_EINVAL,
+    static const int codes[] = {WC_OK, WC_NOTFOUND, WC_KEPT_KEY, WC_KEPT_VALUE,
+                                WC_KEPT_BOTH, WC_ENOMEM, WC_EINVAL,
                                 WC_ECALLBACK, WC_ETOOBIG, WC_ECHANGED,
                                 WC_EBUSY};
     const size_t n = sizeof codes / sizeof codes[0];
@@ -206,7 +207,8 @@ START_TEST(test_strerror)
     ck_assert_ptr_nonnull(unknown);
     ck_assert_str_eq(unknown, "unknown status");
     ck_assert_str_eq(wc_strerror(-12345), "unknown status");
-    ck_assert_str_eq(wc_strerror(2), "unknown status");
+    ck_assert_str_eq(wc_strerror(3), "unknown status");
+    ck_assert_str_eq(wc_strerror(5), "unknown status");
     ck_assert_str_eq(wc_strerror(-7), "unknown status");
     ck_assert_str_eq(wc_strerror(INT_MIN), "unknown status");
     ck_assert_str_eq(wc_strerror(INT_MAX), "unknown status");
@@ -395,9 +397,10 @@ END_TEST
 
 START_TEST(test_replace_same_pointers)
 {
-    /* Putting the very same key and value objects again: the old entry's
-     * key and value are released (they are the same objects), so the test
-     * must hand over extra references. */
+    /* Putting the very same key and value objects again (a refresh): the
+     * cache holds each once, under the new entry, and releases neither; the
+     * put says so (WC_KEPT_BOTH), so a reference-counting caller that
+     * handed over extra references drops them itself. */
     tu_env env;
     wc_cache *c;
     tu_box *k, *v;
@@ -410,7 +413,13 @@ START_TEST(test_replace_same_pointers)
     k->refs = 2;
     v->refs = 2;
     ck_assert_int_eq(wc_put(c, NULL, tu_hash_int(1), k, v, 1), WC_OK);
-    ck_assert_int_eq(wc_put(c, NULL, tu_hash_int(1), k, v, 1), WC_OK);
+    ck_assert_int_eq(wc_put(c, NULL, tu_hash_int(1), k, v, 1), WC_KEPT_BOTH);
+    ck_assert_int_eq(k->refs, 2);
+    ck_assert_int_eq(v->refs, 2);
+    ck_assert_int_eq(k->freed + v->freed, 0);
+    tu_assert_log(&env, 0, "1:P");
+    tu_release(k);   /* the extra references the second put did not take */
+    tu_release(v);
     ck_assert_int_eq(k->refs, 1);
     ck_assert_int_eq(v->refs, 1);
     ck_assert_int_eq(tu_get(&env, c, NULL, 1, &out), WC_OK);
@@ -543,12 +552,12 @@ START_TEST(test_all_null_ops)
     void *out = NULL;
 
     memset(&ops, 0, sizeof ops);
-    memset(&cfg, 0, sizeof cfg);
+    wc_config_init(&cfg);
     cfg.ops = &ops;
     cfg.max_entries = 1;
     ck_assert_int_eq(wc_cache_new(&cfg, &c), WC_OK);
     ck_assert_int_eq(wc_put(c, NULL, 1, &k1, &v, 1), WC_OK);
-    ck_assert_int_eq(wc_put(c, NULL, 1, &k1, &v, 1), WC_OK); /* replace */
+    ck_assert_int_eq(wc_put(c, NULL, 1, &k1, &v, 1), WC_KEPT_BOTH); /* replace */
     ck_assert_int_eq(wc_put(c, NULL, 1, &k2, &v, 1), WC_OK); /* evict */
     ck_assert_int_eq(wc_get(c, NULL, 1, &k2, &out), WC_OK);
     ck_assert_ptr_eq(out, &v);
@@ -803,7 +812,9 @@ START_TEST(test_too_big)
     /* an existing entry under the key is left in place, LRU order too */
     k = tu_key(&env, 1);
     v = tu_val(&env, 101);
-    ck_assert_int_eq(wc_put(c, NULL, tu_hash_int(1), k, v, UINT32_MAX), WC_ETOOBIG);
+    ck_assert_int_eq(wc_put(c, NULL, tu_hash_int(1), k, v, WC_WEIGHT_MAX), WC_ETOOBIG);
+    /* above WC_WEIGHT_MAX is out of range for any cache */
+    ck_assert_int_eq(wc_put(c, NULL, tu_hash_int(1), k, v, WC_WEIGHT_MAX + 1u), WC_EINVAL);
     ck_assert_int_eq(k->freed, 0);
     ck_assert_int_eq(v->freed, 0);
     tu_release(k);
@@ -818,9 +829,9 @@ START_TEST(test_too_big)
 
     /* without a weight bound any weight is accepted and recorded */
     ck_assert_int_eq(wc_cache_set_limits(c, 0, 0), WC_OK);
-    ck_assert_int_eq(tu_put(&env, c, NULL, 3, 300, UINT32_MAX), WC_OK);
-    ck_assert_int_eq(tu_put(&env, c, NULL, 4, 400, UINT32_MAX), WC_OK);
-    ck_assert_uint_eq(tu_stats(c).weight, 10 + 2 * (uint64_t)UINT32_MAX);
+    ck_assert_int_eq(tu_put(&env, c, NULL, 3, 300, WC_WEIGHT_MAX), WC_OK);
+    ck_assert_int_eq(tu_put(&env, c, NULL, 4, 400, WC_WEIGHT_MAX), WC_OK);
+    ck_assert_uint_eq(tu_stats(c).weight, 10 + 2 * (uint64_t)WC_WEIGHT_MAX);
     tu_check_consistent(&env, c);
     finish(&env, c, &a);
 }
@@ -1008,11 +1019,11 @@ START_TEST(test_stats_null_args)
 
     memset(&s, 0xA5, sizeof s);
     memset(&pattern, 0xA5, sizeof pattern);
-    wc_cache_stats(NULL, &s);
+    ck_assert_int_eq(wc_cache_stats(NULL, &s), WC_EINVAL);
     ck_assert_mem_eq(&s, &pattern, sizeof s);
     ck_assert_int_eq(wc_cache_new(NULL, &c), WC_OK);
-    wc_cache_stats(c, NULL);
-    wc_cache_stats(NULL, NULL);
+    ck_assert_int_eq(wc_cache_stats(c, NULL), WC_EINVAL);
+    ck_assert_int_eq(wc_cache_stats(NULL, NULL), WC_EINVAL);
     ck_assert_uint_eq(wc_cache_size(NULL), 0);
     ck_assert_int_eq(wc_cache_free(c), WC_OK);
 }
@@ -1180,6 +1191,92 @@ START_TEST(test_null_arguments)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* ABI: sized structs                                                  */
+/* ------------------------------------------------------------------ */
+
+START_TEST(test_config_size_versioning)
+{
+    /* A config not made by wc_config_init (size 0) is refused; an older,
+     * smaller struct is accepted (missing fields are zero); a newer, larger
+     * one is accepted only when the fields this library does not know are
+     * zero. */
+    struct {
+        wc_config cfg;
+        unsigned char newer[16];
+    } big;
+    wc_config cfg;
+    wc_cache *c = NULL;
+
+    memset(&cfg, 0, sizeof cfg);
+    ck_assert_int_eq(wc_cache_new(&cfg, &c), WC_EINVAL);
+    ck_assert_ptr_null(c);
+    ck_assert_int_eq(wc_config_init(NULL), WC_EINVAL);
+    ck_assert_int_eq(wc_config_init_size(&cfg, 8), WC_EINVAL);
+    ck_assert_int_eq(wc_config_init(&cfg), WC_OK);
+    ck_assert_uint_eq(cfg.size, sizeof cfg);
+    cfg.max_entries = 3;
+    ck_assert_int_eq(wc_cache_new(&cfg, &c), WC_OK);
+    ck_assert_uint_eq(tu_stats(c).max_entries, 3);
+    ck_assert_int_eq(wc_cache_free(c), WC_OK);
+
+    /* the 0.2.0 struct, up to and including `clock_ctx`, is the smallest
+     * accepted (what later versions will get from 0.2.0 callers) */
+    ck_assert_int_eq(wc_config_init_size(&cfg, offsetof(wc_config, allocator) +
+                                               sizeof(void *)), WC_EINVAL);
+    ck_assert_int_eq(wc_config_init_size(&cfg, offsetof(wc_config, clock_ctx) +
+                                               sizeof(void *)), WC_OK);
+    cfg.max_entries = 4;
+    ck_assert_int_eq(wc_cache_new(&cfg, &c), WC_OK);
+    ck_assert_uint_eq(tu_stats(c).max_entries, 4);
+    ck_assert_int_eq(wc_cache_free(c), WC_OK);
+
+    memset(&big, 0x77, sizeof big);
+    ck_assert_int_eq(wc_config_init_size(&big.cfg, sizeof big), WC_OK);
+    ck_assert_uint_eq(big.newer[15], 0);
+    big.cfg.max_entries = 5;
+    ck_assert_int_eq(wc_cache_new(&big.cfg, &c), WC_OK);
+    ck_assert_uint_eq(tu_stats(c).max_entries, 5);
+    ck_assert_int_eq(wc_cache_free(c), WC_OK);
+    big.newer[3] = 1;   /* a field this library does not know about */
+    c = NULL;
+    ck_assert_int_eq(wc_cache_new(&big.cfg, &c), WC_EINVAL);
+    ck_assert_ptr_null(c);
+}
+END_TEST
+
+START_TEST(test_stats_sized)
+{
+    /* A caller compiled with a smaller wc_stats gets only its prefix; a
+     * larger one gets the rest zeroed. */
+    tu_env env;
+    wc_cache *c;
+    wc_stats s;
+    struct {
+        wc_stats s;
+        unsigned char newer[24];
+    } big;
+    int v;
+
+    tu_env_init(&env);
+    c = tu_cache_new(&env, 0, 0, NULL);
+    ck_assert_int_eq(tu_put(&env, c, NULL, 1, 1, 2), WC_OK);
+    ck_assert_int_eq(tu_get(&env, c, NULL, 1, &v), WC_OK);
+    memset(&s, 0xA5, sizeof s);
+    ck_assert_int_eq(wc_cache_stats_size(c, &s, offsetof(wc_stats, misses)), WC_OK);
+    ck_assert_uint_eq(s.hits, 1);
+    ck_assert_uint_eq(s.misses, 0xA5A5A5A5A5A5A5A5ull);   /* not written */
+    memset(&big, 0xA5, sizeof big);
+    ck_assert_int_eq(wc_cache_stats_size(c, &big.s, sizeof big), WC_OK);
+    ck_assert_uint_eq(big.s.hits, 1);
+    ck_assert_uint_eq(big.s.weight, 2);
+    ck_assert_uint_eq(big.newer[0], 0);
+    ck_assert_uint_eq(big.newer[23], 0);
+    ck_assert_uint_ge(WC_EVICT_SLOTS, WC_EVICT__COUNT);
+    finish(&env, c, NULL);
+}
+END_TEST
+
 static Suite *cache_suite(void)
 {
     Suite *s = suite_create("cache");
@@ -1225,6 +1322,8 @@ static Suite *cache_suite(void)
     tc = tcase_create("stats");
     tcase_add_test(tc, test_stats_counters);
     tcase_add_test(tc, test_stats_null_args);
+    tcase_add_test(tc, test_stats_sized);
+    tcase_add_test(tc, test_config_size_versioning);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("iter");

@@ -590,7 +590,7 @@ static double time_release(size_t others, size_t k, int reps, int use_clear)
 
     memset(&ops, 0, sizeof ops);
     ops.equal = ptr_equal;
-    memset(&cfg, 0, sizeof cfg);
+    wc_config_init(&cfg);
     cfg.ops = &ops;
     TU_REQUIRE_EQ(wc_cache_new(&cfg, &c), WC_OK);
     wc_owner_init(&o);

@@ -598,7 +598,7 @@ static inline wc_config tu_config(tu_env *env, size_t max_entries,
                                   uint64_t max_weight, tu_alloc *alloc)
 {
     wc_config cfg;
-    memset(&cfg, 0, sizeof cfg);
+    wc_config_init(&cfg);
     cfg.max_entries = max_entries;
     cfg.max_weight = max_weight;
     cfg.ops = env != NULL ? &env->ops : NULL;
@@ -686,6 +686,24 @@ static inline int tu_get(tu_env *env, wc_cache *c, wc_owner *owner, int key,
                          int *value_out)
 {
     return tu_get_tag(env, c, owner, key, 0, value_out);
+}
+
+/* wc_peek of an unowned key payload: 1 and *value_out = payload if found,
+ * 0 if not (any other status is a failure). Drops the retain reference like
+ * tu_get. */
+static inline int tu_peek_ok(tu_env *env, wc_cache *c, int key, int *value_out)
+{
+    tu_box probe = tu_probe(key, 0);
+    void *v = NULL;
+    int rc = wc_peek(c, NULL, tu_env_hash(env, key), &probe, &v);
+    TU_REQUIRE(rc == WC_OK || rc == WC_NOTFOUND, "wc_peek: %s", wc_strerror(rc));
+    *value_out = -1;
+    if (rc != WC_OK)
+        return 0;
+    *value_out = ((const tu_box *)v)->payload;
+    if (env->retain_refs)
+        tu_box_unref(env, (tu_box *)v, TU_VALUE, "tu_peek_ok");
+    return 1;
 }
 
 static inline int tu_remove_tag(tu_env *env, wc_cache *c, wc_owner *owner,
@@ -797,10 +815,10 @@ static inline const char *tu_order(wc_cache *c, char *buf, size_t cap)
     } while (0)
 
 /* The eviction log as "key:cause,..." using cause names' first letters:
- * C(apacity) W(eight) O(wner) R(emoved) P (replaced) X (cleared). */
+ * C(apacity) W(eight) O(wner) R(emoved) P (replaced) X (cleared) E(xpired). */
 static inline char tu_cause_letter(wc_evict_cause cause)
 {
-    static const char letters[] = "CWORPX";
+    static const char letters[] = "CWORPXE";
     if ((int)cause < 0 || (int)cause >= WC_EVICT__COUNT)
         return '?';
     return letters[cause];
