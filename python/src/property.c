@@ -21,10 +21,11 @@
  *         a plain instance attribute read that never reaches this file.
  *   weak  The owner has '__weakref__' in __slots__ but no reserved slot: the
  *         value goes to a wc_cache shared by all weak-mode properties (the
- *         Store below), keyed by (owner record of the instance, the
- *         property). The instance's owner record (owners.c) evicts it the
- *         moment the instance dies. Nothing is copied or pickled: a copy
- *         recomputes.
+ *         Store below), which holds one entry per instance, keyed by the
+ *         instance's owner record: a Values object, the instance's
+ *         (property, value) pairs. The owner record (owners.c) evicts the
+ *         entry the moment the instance dies. Nothing is copied or pickled:
+ *         a copy recomputes.
  *   Anything else (a __slots__ class with neither) is a TypeError naming the
  *   class, the property and both fixes.
  *
@@ -130,11 +131,17 @@ static PyObject *type_name_of(PyObject *obj)
 
 /* Weak mode's store: one wc_cache per interpreter, shared by every
  * weak-mode property, held by a Store object (cached_property._wc_store).
- * Entries are (owner record of the instance, property) -> value; the key is
- * a strong reference to the property, compared by identity, so a property
- * outlives its entries. Sharing one cache gives each instance a single owner
- * group however many weak-mode properties it has: ten per-property caches
- * would cost every instance nine more group allocations (48 bytes each). */
+ * It has one entry per instance: (owner record of the instance, None) ->
+ * Values, the instance's (property, value) pairs in a small array (strong
+ * references to both, so a property outlives its values and its address is
+ * never reused while they exist). A hit is the owner record, one wc_get and
+ * a scan of a few adjacent pairs. One entry per instance rather than one per
+ * (instance, property) keeps the table ten times smaller for ten properties,
+ * which matters at scale: a lookup walks a bucket chain, one cache miss per
+ * link, and a table of 500 000 entries no longer fits the CPU caches; it
+ * also saves an 80-byte entry per value. The whole array is scanned, so the
+ * cost of a hit grows with the number of weak-mode properties used on one
+ * instance (a few nanoseconds for ten). */
 static int store_traverse(PyObject *op, visitproc visit, void *arg)
 {
     Store *self = (Store *)op;
@@ -164,15 +171,26 @@ static void store_dealloc(PyObject *op)
     Py_DECREF(tp);
 }
 
-static PyObject *store_repr(PyObject *op)
-{
-    return PyUnicode_FromFormat("<weakcache cached_property store, entries=%zu>",
-                                wc_cache_size(((Store *)op)->cache));
-}
-
+/* len(store): the number of values (not of entries). Iterating runs no
+ * Python code. */
 static Py_ssize_t store_length(PyObject *op)
 {
-    return (Py_ssize_t)wc_cache_size(((Store *)op)->cache);
+    wc_cache *cache = ((Store *)op)->cache;
+    wc_iter it;
+    wc_item item;
+    Py_ssize_t n = 0;
+    if (cache == NULL)
+        return 0;
+    wc_iter_init(&it, cache);
+    while (wc_iter_next(&it, &item) == 1)
+        n += ((Values *)item.value)->len;
+    return n;
+}
+
+static PyObject *store_repr(PyObject *op)
+{
+    return PyUnicode_FromFormat("<weakcache cached_property store, instances=%zu, values=%zd>",
+                                wc_cache_size(((Store *)op)->cache), store_length(op));
 }
 
 /* The store's cache, or NULL with ReferenceError (cleared by the GC). */
@@ -185,15 +203,161 @@ static wc_cache *store_cache(CachedProperty *self)
     return ((Store *)self->store)->cache;
 }
 
-/* wc_put (owner, self) -> value, taking new references for the cache. */
-static int store_put(CachedProperty *self, wc_cache *cache, OwnerRef *rec, PyObject *value)
+/* Values: one instance's weak-mode values. */
+static int values_traverse(PyObject *op, visitproc visit, void *arg)
 {
-    int r = wcpy_put(cache, &rec->owner, self->key_hash, (PyObject *)self, value, 1);
+    Values *self = (Values *)op;
+    Py_ssize_t i;
+    Py_VISIT(Py_TYPE(op));
+    for (i = 0; i < self->len; i++) {
+        Py_VISIT(self->pairs[i].prop);
+        Py_VISIT(self->pairs[i].value);
+    }
+    return 0;
+}
+
+/* Detach the pairs first, so that the decrefs (which may run any code,
+ * including code that stores values here again) see an empty object. */
+static int values_clear(PyObject *op)
+{
+    Values *self = (Values *)op;
+    ValuePair *pairs = self->pairs;
+    Py_ssize_t i, n = self->len;
+    self->pairs = NULL;
+    self->len = self->cap = 0;
+    for (i = 0; i < n; i++) {
+        Py_DECREF(pairs[i].value);
+        Py_DECREF(pairs[i].prop);
+    }
+    PyMem_Free(pairs);
+    return 0;
+}
+
+static void values_dealloc(PyObject *op)
+{
+    PyTypeObject *tp = Py_TYPE(op);
+    PyObject_GC_UnTrack(op);
+    values_clear(op);
+    tp->tp_free(op);
+    Py_DECREF(tp);
+}
+
+/* How many pairs a new Values gets: the weak-mode properties along the
+ * instance's MRO (borrowed lookups in type dicts only: no Python code). */
+static Py_ssize_t values_capacity_hint(PropState *st, PyTypeObject *tp)
+{
+    PyObject *mro = tp->tp_mro, *key, *v;
+    Py_ssize_t i, n = mro != NULL ? PyTuple_GET_SIZE(mro) : 0, count = 0;
+    for (i = 0; i < n && count < 64; i++) {
+        PyObject *d = wc_type_dict((PyTypeObject *)PyTuple_GET_ITEM(mro, i));
+        Py_ssize_t pos = 0;
+        if (d == NULL)
+            continue;
+        while (PyDict_Next(d, &pos, &key, &v))
+            if (st->cached_property_type != NULL &&
+                PyObject_TypeCheck(v, st->cached_property_type) &&
+                ((CachedProperty *)v)->mode == MODE_WEAK)
+                count++;
+    }
+    return count > 0 ? count : 1;
+}
+
+/* A new, empty Values with room for `cap` pairs (may run the collector). */
+static Values *values_new(PropState *st, Py_ssize_t cap)
+{
+    Values *self;
+    if (st->values_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "weakcache: the cached_property store is gone");
+        return NULL;
+    }
+    self = (Values *)st->values_type->tp_alloc(st->values_type, 0);
+    if (self == NULL)
+        return NULL;
+    self->pairs = PyMem_New(ValuePair, (size_t)cap);
+    if (self->pairs == NULL) {
+        Py_DECREF(self);
+        PyErr_NoMemory();
+        return NULL;
+    }
+    self->cap = cap;
+    return self;
+}
+
+static Py_ssize_t values_index(const Values *self, const PyObject *prop)
+{
+    Py_ssize_t i;
+    for (i = 0; i < self->len; i++)
+        if (self->pairs[i].prop == prop)
+            return i;
+    return -1;
+}
+
+/* Append (prop, value), taking references. 0, or -1 with MemoryError.
+ * Runs no Python code (PyMem never runs the collector). */
+static int values_append(Values *self, PyObject *prop, PyObject *value)
+{
+    if (self->len == self->cap) {
+        Py_ssize_t cap = self->cap < 2 ? 4 : self->cap * 2;
+        ValuePair *pairs = PyMem_Resize(self->pairs, ValuePair, (size_t)cap);
+        if (pairs == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        self->pairs = pairs;
+        self->cap = cap;
+    }
+    self->pairs[self->len].prop = Py_NewRef(prop);
+    self->pairs[self->len].value = Py_NewRef(value);
+    self->len++;
+    return 0;
+}
+
+/* The Values of the instance whose record is rec, as a new reference in
+ * *out: 1 if found (or created, with create), 0 if there is none, -1 on
+ * error. Creating one may run the collector, and so any code: the store is
+ * looked up again afterwards, and a Values stored meanwhile wins. */
+static int store_values(CachedProperty *self, PyObject *obj, OwnerRef *rec, int create,
+                        Values **out)
+{
+    wc_cache *cache = store_cache(self);
+    Values *fresh;
+    void *v;
+    int r, pass;
+
+    *out = NULL;
+    for (pass = 0; pass < 2; pass++) {
+        if (cache == NULL)
+            return -1;
+        r = wc_get(cache, &rec->owner, store_key_hash(), Py_None, &v);
+        if (r == WC_OK) {
+            *out = (Values *)v;   /* retain_value gave us a reference */
+            return 1;
+        }
+        if (r != WC_NOTFOUND) {
+            wcpy_core_error(r);
+            return -1;
+        }
+        if (!create)
+            return 0;
+        if (pass == 0) {
+            fresh = values_new(self->state, values_capacity_hint(self->state, Py_TYPE(obj)));
+            if (fresh == NULL)
+                return -1;
+            cache = store_cache(self);
+            if (cache == NULL) {
+                Py_DECREF(fresh);
+                return -1;
+            }
+        }
+    }
+    r = wcpy_put(cache, &rec->owner, store_key_hash(), Py_None, (PyObject *)fresh, 1);
     if (r != WC_OK) {
+        Py_DECREF(fresh);
         wcpy_core_error(r);
         return -1;
     }
-    return 0;
+    *out = fresh;
+    return 1;
 }
 
 static int is_owner_instance(CachedProperty *self, PyObject *obj)
@@ -240,14 +404,14 @@ static int shadowed_by_override(CachedProperty *self, PyObject *obj)
 
 /* Weak mode: the value stored for obj, as storage_lookup. The hit path of
  * weak mode: the owner record (an identity-keyed probe of the registry,
- * checked against the record's weak reference), then one wc_get keyed by
- * (record, property) with the property's precomputed hash. No Python code
- * runs on a hit. */
+ * checked against the record's weak reference), one wc_get keyed by the
+ * record with a constant hash, and a scan of the instance's pairs. No
+ * Python code runs on a hit. */
 static int weak_lookup(CachedProperty *self, PyObject *obj, PyObject **out)
 {
     OwnerRef *rec;
-    wc_cache *cache;
-    void *v;
+    Values *vals;
+    Py_ssize_t i;
     int r;
 
     *out = NULL;
@@ -259,19 +423,14 @@ static int weak_lookup(CachedProperty *self, PyObject *obj, PyObject **out)
     rec = wcpy_owner_lookup(self->state->owners, obj);
     if (rec == NULL)
         return PyErr_Occurred() ? -1 : 0;
-    cache = store_cache(self);
-    if (cache == NULL)
-        return -1;
-    r = wc_get(cache, &rec->owner, self->key_hash, self, &v);
-    if (r == WC_OK) {
-        *out = (PyObject *)v;   /* retain_value gave us a reference */
-        return 1;
-    }
-    if (r != WC_NOTFOUND) {
-        wcpy_core_error(r);
-        return -1;
-    }
-    return 0;
+    r = store_values(self, obj, rec, 0, &vals);
+    if (r <= 0)
+        return r;
+    i = values_index(vals, (PyObject *)self);
+    if (i >= 0)
+        *out = Py_NewRef(vals->pairs[i].value);
+    Py_DECREF(vals);   /* the store holds it: never the last reference */
+    return i >= 0;
 }
 
 /* The stored value of obj: 1 and a new reference in *out, 0 if none, -1 on
@@ -323,7 +482,7 @@ static PyObject *storage_store_first(CachedProperty *self, PyObject *obj, PyObje
 {
     PyObject **slot, *d, *v, *tname;
     OwnerRef *rec;
-    wc_cache *cache;
+    Values *vals;
     int r;
 
     switch (self->mode) {
@@ -373,19 +532,15 @@ static PyObject *storage_store_first(CachedProperty *self, PyObject *obj, PyObje
         }
         /* The record first: creating it may run the collector. */
         rec = wcpy_owner_get_or_create(self->state->owners, obj);
-        if (rec == NULL)
+        if (rec == NULL || store_values(self, obj, rec, 1, &vals) < 0)
             return NULL;
-        cache = store_cache(self);
-        if (cache == NULL)
-            return NULL;
-        r = wc_get(cache, &rec->owner, self->key_hash, self, (void **)&v);
-        if (r == WC_OK)
-            return v;
-        if (r != WC_NOTFOUND)
-            return wcpy_core_error(r);
-        if (store_put(self, cache, rec, value) < 0)
-            return NULL;
-        return Py_NewRef(value);
+        r = (int)values_index(vals, (PyObject *)self);
+        if (r >= 0)
+            v = Py_NewRef(vals->pairs[r].value);
+        else
+            v = values_append(vals, (PyObject *)self, value) == 0 ? Py_NewRef(value) : NULL;
+        Py_DECREF(vals);
+        return v;
     default:
         return Py_NewRef(value);   /* unbound meanwhile: hand the value back */
     }
@@ -502,13 +657,79 @@ PyObject *wcpy_cp_descr_get(PyObject *op, PyObject *obj, PyObject *type)
     return cp_get_slow(self, obj);
 }
 
+/* Weak mode's obj.attr = value (value NULL: del obj.attr). The pairs are
+ * consistent before the old value's decref, which comes last (it may run
+ * any code); we hold a reference to the Values throughout. */
+static int weak_set(CachedProperty *self, PyObject *obj, PyObject *value)
+{
+    OwnerRef *rec;
+    Values *vals;
+    PyObject *old_value, *old_prop;
+    Py_ssize_t i;
+    int r;
+
+    if (Py_TYPE(obj)->tp_weaklistoffset == 0) {
+        raise_not_weakrefable(self, obj);
+        return -1;
+    }
+    /* The record first (creating it may run the collector, discarding a
+     * dead object's record runs decrefs), then the store. */
+    rec = value != NULL ? wcpy_owner_get_or_create(self->state->owners, obj)
+                        : wcpy_owner_lookup(self->state->owners, obj);
+    if (rec == NULL) {
+        if (PyErr_Occurred())
+            return -1;
+        raise_no_value(self, obj);
+        return -1;
+    }
+    r = store_values(self, obj, rec, value != NULL, &vals);
+    if (r < 0)
+        return -1;
+    if (r == 0) {
+        raise_no_value(self, obj);
+        return -1;
+    }
+    i = values_index(vals, (PyObject *)self);
+    if (value != NULL) {
+        if (i < 0) {
+            r = values_append(vals, (PyObject *)self, value);
+            Py_DECREF(vals);
+            return r;
+        }
+        old_value = vals->pairs[i].value;
+        vals->pairs[i].value = Py_NewRef(value);
+        Py_DECREF(old_value);
+        Py_DECREF(vals);
+        return 0;
+    }
+    if (i < 0) {
+        Py_DECREF(vals);
+        raise_no_value(self, obj);
+        return -1;
+    }
+    old_value = vals->pairs[i].value;
+    old_prop = vals->pairs[i].prop;
+    vals->pairs[i] = vals->pairs[--vals->len];
+    if (vals->len == 0) {
+        /* The last value: the entry goes (its decref of vals is not the last,
+         * we hold one). Nothing to report if it fails: the value is gone. */
+        wc_cache *cache = store_cache(self);
+        if (cache == NULL ||
+            wc_remove(cache, &rec->owner, store_key_hash(), Py_None) < 0)
+            PyErr_Clear();
+    }
+    Py_DECREF(old_value);
+    Py_DECREF(old_prop);
+    Py_DECREF(vals);
+    return 0;
+}
+
 /* tp_descr_set of the data twin: obj.attr = value, del obj.attr. */
 int wcpy_cp_descr_set(PyObject *op, PyObject *obj, PyObject *value)
 {
     CachedProperty *self = (CachedProperty *)op;
     PyObject **slot, *old, *d;
     OwnerRef *rec;
-    wc_cache *cache;
     int r;
 
     switch (self->mode) {
@@ -531,33 +752,7 @@ int wcpy_cp_descr_set(PyObject *op, PyObject *obj, PyObject *value)
         Py_XDECREF(old);   /* last: may run arbitrary code */
         return 0;
     case MODE_WEAK:
-        if (Py_TYPE(obj)->tp_weaklistoffset == 0) {
-            raise_not_weakrefable(self, obj);
-            return -1;
-        }
-        /* The record first (creating it may run the collector, discarding a
-         * dead object's record runs decrefs), then the store. */
-        rec = value != NULL ? wcpy_owner_get_or_create(self->state->owners, obj)
-                            : wcpy_owner_lookup(self->state->owners, obj);
-        if (rec == NULL && PyErr_Occurred())
-            return -1;
-        cache = store_cache(self);
-        if (cache == NULL)
-            return -1;
-        if (value != NULL)
-            return store_put(self, cache, rec, value) < 0 || PyErr_Occurred() ? -1 : 0;
-        r = rec != NULL ? wc_remove(cache, &rec->owner, self->key_hash, self) : WC_NOTFOUND;
-        if (PyErr_Occurred())
-            return -1;
-        if (r == WC_NOTFOUND) {
-            raise_no_value(self, obj);
-            return -1;
-        }
-        if (r != WC_OK) {
-            wcpy_core_error(r);
-            return -1;
-        }
-        return 0;
+        return weak_set(self, obj, value);
     case MODE_DICT:   /* only if the twin could not be left; behave like dict mode */
         d = instance_dict(self, obj);
         if (d == NULL)
@@ -597,6 +792,21 @@ static PyType_Slot store_slots[] = {
     {0, NULL},
 };
 
+static PyType_Slot values_slots[] = {
+    {Py_tp_dealloc, WC_SLOT_FN(values_dealloc)},
+    {Py_tp_traverse, WC_SLOT_FN(values_traverse)},
+    {Py_tp_clear, WC_SLOT_FN(values_clear)},
+    {Py_tp_doc, (void *)"One instance's weak-mode cached_property values (internal)."},
+    {0, NULL},
+};
+
+PyType_Spec wcpy_values_spec = {
+    "weakcache._CachedValues", sizeof(Values), 0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE |
+        Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    values_slots,
+};
+
 PyType_Spec wcpy_store_spec = {
     "weakcache._CachedPropertyStore", sizeof(Store), 0,
     Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE |
@@ -615,6 +825,10 @@ PyObject *wcpy_store_new(PropState *st)
     if (self == NULL)
         return NULL;
     wcpy_config_init(&config, &wcpy_identity_ops);
+    /* Unbounded, so the eviction order never matters: SIEVE's hit only sets
+     * a bit in the entry, where LRU's would relink it and write to its two
+     * neighbours, cache misses of their own at scale. */
+    config.policy = WC_POLICY_SIEVE;
     r = wc_cache_new(&config, &self->cache);
     if (r != WC_OK) {
         Py_DECREF(self);

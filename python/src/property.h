@@ -17,6 +17,7 @@ typedef struct {
     PyTypeObject *cached_property_type;   /* weakcache.cached_property (non-data) */
     PyTypeObject *data_twin_type;         /* its data-descriptor twin */
     PyTypeObject *store_type;             /* _CachedPropertyStore */
+    PyTypeObject *values_type;            /* _CachedValues: one instance's weak-mode values */
     PyObject *store;                      /* the one weak-mode store */
     PyObject *str_dict;                   /* "__dict__" */
     PyObject *str_twin;                   /* the twin's key in a Python subclass */
@@ -46,7 +47,6 @@ typedef struct {
     PyObject *store;          /* weak mode: the shared Store (strong) */
     PyObject *lock;           /* an RLock with lock=True, else NULL */
     PropState *state;
-    uint64_t key_hash;        /* weak mode: the store key's hash (see prop_key_hash) */
     int mode;
     PyObject *dict;
     PyObject *weakreflist;
@@ -58,17 +58,27 @@ typedef struct {
     wc_cache *cache;
 } Store;
 
+/* One instance's weak-mode values: (property, value) pairs, both strong. */
+typedef struct {
+    PyObject *prop;
+    PyObject *value;
+} ValuePair;
+
+typedef struct {
+    PyObject_HEAD
+    ValuePair *pairs;         /* PyMem block of `cap` pairs, `len` in use */
+    Py_ssize_t len;
+    Py_ssize_t cap;
+} Values;
+
 extern const char *const wcpy_property_mode_names[];
 
-/* The hash of a property as a key of the weak store: its address through a
- * 64-bit finalizer (splitmix64), computed once per property. Addresses are
- * aligned and close together; fed raw into a hash that combines them with
- * the owner's address, distinct (owner, property) pairs can collide exactly
- * (issue 9, defect 1). A well-mixed key hash keeps them apart whatever the
- * core does with it. */
-static inline uint64_t prop_key_hash(const void *prop)
+/* The weak store has one entry per instance, keyed by (owner record,
+ * None): its hash is a constant through a 64-bit finalizer (splitmix64), so
+ * that what the core mixes with the owner's address is well spread. */
+static inline uint64_t store_key_hash(void)
 {
-    uint64_t z = (uint64_t)(uintptr_t)prop + 0x9E3779B97F4A7C15ull;
+    uint64_t z = (uint64_t)0x5743414348454421ull + 0x9E3779B97F4A7C15ull;
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return z ^ (z >> 31);
@@ -79,8 +89,9 @@ PyObject *wcpy_cp_descr_get(PyObject *op, PyObject *obj, PyObject *type);
 int wcpy_cp_descr_set(PyObject *op, PyObject *obj, PyObject *value);
 /* __get__ as a method: accepts __get__(None, cls) like functools. */
 PyObject *wcpy_cp_get_method(PyObject *op, PyObject *const *args, Py_ssize_t nargs);
-/* The store type's spec, and a new Store (new reference). */
+/* The store and values types' specs, and a new Store (new reference). */
 extern PyType_Spec wcpy_store_spec;
+extern PyType_Spec wcpy_values_spec;
 PyObject *wcpy_store_new(PropState *st);
 
 #endif /* WC_PY_PROPERTY_H */

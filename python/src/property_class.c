@@ -393,7 +393,6 @@ static PyObject *cp_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     if (self == NULL)
         return NULL;
     self->state = st;
-    self->key_hash = prop_key_hash(self);
     return (PyObject *)self;
 }
 
@@ -746,6 +745,9 @@ int wcpy_property_init(PyObject *module, PropState *st, OwnersState *owners)
     st->store_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &wcpy_store_spec, NULL);
     if (st->store_type == NULL)
         return -1;
+    st->values_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &wcpy_values_spec, NULL);
+    if (st->values_type == NULL)
+        return -1;
     st->store = wcpy_store_new(st);
     if (st->store == NULL || expose_store(st) < 0)
         return -1;
@@ -768,6 +770,7 @@ int wcpy_property_traverse(PropState *st, visitproc visit, void *arg)
     Py_VISIT(st->cached_property_type);
     Py_VISIT(st->data_twin_type);
     Py_VISIT(st->store_type);
+    Py_VISIT(st->values_type);
     Py_VISIT(st->store);
     return 0;
 }
@@ -776,6 +779,7 @@ void wcpy_property_clear(PropState *st)
 {
     Py_CLEAR(st->store);
     Py_CLEAR(st->store_type);
+    Py_CLEAR(st->values_type);
     Py_CLEAR(st->data_twin_type);
     Py_CLEAR(st->cached_property_type);
     Py_CLEAR(st->str_dict);
