@@ -387,19 +387,25 @@ static PyObject *instance_dict(CachedProperty *self, PyObject *obj)
     return NULL;
 }
 
-/* Dict mode: is type(obj)'s attribute another of our dict-mode properties
- * under the same name (an override calling super())? Then that one owns the
- * __dict__ key. 1, 0, or -1 with an exception. Borrowed lookups in type
- * dicts only (their keys are str): runs no Python code. */
+/* Dict and slot modes: is type(obj)'s attribute another of our properties
+ * under the same name and in the same storage (the same __dict__ key, or a
+ * base's reserved slot that the override shares): an override calling
+ * super()? Then that one owns the storage. 1, 0, or -1 with an exception.
+ * Borrowed lookups in type dicts only (their keys are str): runs no Python
+ * code. */
 static int shadowed_by_override(CachedProperty *self, PyObject *obj)
 {
     PyTypeObject *cp_type = self->state->cached_property_type;
     PyObject *eff = wc_type_lookup(Py_TYPE(obj), self->name);
+    CachedProperty *other;
     if (eff == NULL)
         return PyErr_Occurred() ? -1 : 0;
-    if (eff == (PyObject *)self || cp_type == NULL)
+    if (eff == (PyObject *)self || cp_type == NULL || !PyObject_TypeCheck(eff, cp_type))
         return 0;
-    return PyObject_TypeCheck(eff, cp_type) && ((CachedProperty *)eff)->mode == MODE_DICT;
+    other = (CachedProperty *)eff;
+    if (other->mode != self->mode)
+        return 0;
+    return self->mode == MODE_DICT || (self->mode == MODE_SLOT && other->offset == self->offset);
 }
 
 /* Weak mode: the value stored for obj, as storage_lookup. The hit path of
@@ -624,7 +630,7 @@ static PyObject *cp_get_slow(CachedProperty *self, PyObject *obj)
         raise_cleared(self);
         return NULL;
     }
-    if (self->mode == MODE_DICT) {
+    if (self->mode == MODE_DICT || self->mode == MODE_SLOT) {
         r = shadowed_by_override(self, obj);
         if (r != 0)
             return r > 0 ? call_func(self, obj) : NULL;

@@ -19,6 +19,7 @@ typedef struct {
     PyTypeObject *store_type;             /* _CachedPropertyStore */
     PyTypeObject *values_type;            /* _CachedValues: one instance's weak-mode values */
     PyObject *store;                      /* the one weak-mode store */
+    PyObject *weak_store_warning;         /* WeakStoreWarning */
     PyObject *str_dict;                   /* "__dict__" */
     PyObject *str_twin;                   /* the twin's key in a Python subclass */
     OwnersState *owners;                  /* the module's owner service */

@@ -49,9 +49,10 @@ static PropState *state_from_type(PyTypeObject *tp)
 /* __set_name__: choosing the storage                                  */
 /* ------------------------------------------------------------------ */
 
-/* The owner's own reserved slot for the value: 1 (offset in *offset), 0 if
- * the owner has none, -1 with TypeError if the reserved name is taken by
- * something that is not such a slot. */
+/* The reserved slot for the value: 1 if the owner declares it itself, 2 if
+ * a base class of the owner does (an override sharing it, see
+ * choose_storage), offset in *offset; 0 if there is none; -1 with TypeError
+ * if the reserved name is taken by something that is not such a slot. */
 static int find_reserved_slot(PyTypeObject *owner, PyObject *slot_name, PyObject *prop_name,
                               Py_ssize_t *offset)
 {
@@ -61,13 +62,14 @@ static int find_reserved_slot(PyTypeObject *owner, PyObject *slot_name, PyObject
     if (PyObject_TypeCheck(attr, &PyMemberDescr_Type)) {
         PyMemberDescrObject *md = (PyMemberDescrObject *)attr;
         PyMemberDef *m = md->d_member;
-        if (md->d_common.d_type != owner)
-            return 0;   /* a base class's slot: not ours to share */
+        PyTypeObject *declarer = md->d_common.d_type;
+        if (declarer == NULL || !PyType_IsSubtype(owner, declarer))
+            return 0;   /* copied from an unrelated class: not a slot of ours */
         if (m->type == WC_T_OBJECT_EX && !(m->flags & WC_READONLY) && !WC_MEMBER_IS_RELATIVE(m) &&
             m->offset >= (Py_ssize_t)sizeof(PyObject) &&
-            m->offset + (Py_ssize_t)sizeof(PyObject *) <= owner->tp_basicsize) {
+            m->offset + (Py_ssize_t)sizeof(PyObject *) <= declarer->tp_basicsize) {
             *offset = m->offset;
-            return 1;
+            return declarer == owner ? 1 : 2;
         }
     }
     PyErr_Format(PyExc_TypeError,
@@ -116,8 +118,31 @@ static PyObject *unmangled_name(PyTypeObject *owner, PyObject *name)
     return r;
 }
 
+/* Is the class being built by dataclasses or attrs? Then the message names
+ * weakcache's form that reserves the slots. A borrowed lookup in the class's
+ * own dict: no Python code runs. NULL if neither. */
+static const char *tool_advice(PyTypeObject *owner)
+{
+    PyObject *d = wc_type_dict(owner);
+    if (d == NULL)
+        return NULL;
+    if (PyDict_GetItemString(d, "__dataclass_fields__") != NULL)
+        return "dataclasses cannot reserve that slot: use @weakcache.dataclass(slots=True, ...) "
+               "instead of @dataclasses.dataclass(slots=True, ...), which does";
+    if (PyDict_GetItemString(d, "__attrs_attrs__") != NULL)
+        return "attrs cannot reserve that slot: use @weakcache.attrs_define(...) instead of "
+               "@attrs.define(...), which does";
+    return NULL;
+}
+
+/* Where the values go (see property.c): the owner's own reserved slot;
+ * the instance __dict__; a reserved slot declared by a base class (an
+ * override without a slot of its own shares it, as functools' overrides
+ * share the __dict__ key, see shadowed_by_override in property.c); the weak
+ * store; else TypeError. */
 static int choose_storage(PyTypeObject *owner, PyObject *name, int *mode, Py_ssize_t *offset)
 {
+    const char *advice;
     PyObject *slot_name = PyUnicode_FromFormat(RESERVED_PREFIX "%U", name), *alt;
     int r;
 
@@ -141,9 +166,17 @@ static int choose_storage(PyTypeObject *owner, PyObject *name, int *mode, Py_ssi
         *mode = MODE_SLOT;
     else if (wc_type_has_instance_dict(owner))
         *mode = MODE_DICT;
+    else if (r == 2)
+        *mode = MODE_SLOT;
     else if (owner->tp_weaklistoffset != 0)
         *mode = MODE_WEAK;
-    else {
+    else if ((advice = tool_advice(owner)) != NULL) {
+        PyErr_Format(PyExc_TypeError,
+                     "cannot use cached_property %R in class %s: its instances have no "
+                     "__dict__, no slot reserved for the value and no '__weakref__'; %s",
+                     name, owner->tp_name, advice);
+        return -1;
+    } else {
         PyErr_Format(PyExc_TypeError,
                      "cannot use cached_property %R in class %s: its instances have no "
                      "__dict__, no slot reserved for the value and no '__weakref__'. Add "
@@ -210,6 +243,37 @@ static PyTypeObject *kind_target(CachedProperty *self, int want_data)
     return target;
 }
 
+/* WeakStoreWarning when a dataclass or attrs class sends the property to
+ * the weak store although weakcache's form of the decorator would reserve a
+ * slot; once per class (for its first weak-mode property). 0, or -1 if the
+ * warning was turned into an exception. */
+static int warn_weak_store(CachedProperty *self, PyTypeObject *owner, PyObject *name)
+{
+    PropState *st = self->state;
+    const char *advice = tool_advice(owner);
+    PyObject *d, *key, *v, *msg;
+    Py_ssize_t pos = 0;
+    int r;
+
+    if (advice == NULL || st->weak_store_warning == NULL)
+        return 0;
+    d = wc_type_dict(owner);
+    while (d != NULL && PyDict_Next(d, &pos, &key, &v))
+        if (v != (PyObject *)self && PyObject_TypeCheck(v, st->cached_property_type) &&
+            ((CachedProperty *)v)->mode == MODE_WEAK && ((CachedProperty *)v)->owner == owner)
+            return 0;   /* an earlier property of this class has warned */
+    msg = PyUnicode_FromFormat(
+        "cached_property %R of %s (and any other of the class) keeps its values in the "
+        "weak-keyed store, about 300 bytes per instance plus 16 per value, where a slot "
+        "reserved for the value costs 8 bytes per value; %s",
+        name, owner->tp_name, advice);
+    if (msg == NULL)
+        return -1;
+    r = PyErr_WarnEx(st->weak_store_warning, PyUnicode_AsUTF8(msg), 1);
+    Py_DECREF(msg);
+    return r;
+}
+
 static PyObject *cp_set_name(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
 {
     CachedProperty *self = (CachedProperty *)op;
@@ -247,6 +311,9 @@ static PyObject *cp_set_name(PyObject *op, PyObject *const *args, Py_ssize_t nar
         }
     }
     if (choose_storage(owner, name, &mode, &offset) < 0)
+        return NULL;
+    /* Before the commit: the warning may run any code, or raise. */
+    if (mode == MODE_WEAK && warn_weak_store(self, owner, name) < 0)
         return NULL;
     if (mode == MODE_WEAK && self->store == NULL) {
         if (self->state->store == NULL) {
@@ -726,7 +793,7 @@ static int expose_store(PropState *st)
 
 int wcpy_property_init(PyObject *module, PropState *st, OwnersState *owners)
 {
-    PyObject *func, *modname;
+    PyObject *func, *modname, *base;
     int r;
 
     prop_offset = wcpy_part_offset(module, st);
@@ -753,6 +820,20 @@ int wcpy_property_init(PyObject *module, PropState *st, OwnersState *owners)
         return -1;
     if (PyModule_AddObjectRef(module, "cached_property", (PyObject *)st->cached_property_type) < 0)
         return -1;
+    base = PyObject_GetAttrString(module, "WeakcacheWarning");
+    if (base == NULL)
+        return -1;
+    st->weak_store_warning = PyErr_NewExceptionWithDoc(
+        "weakcache.WeakStoreWarning",
+        "A cached_property keeps its values in the weak-keyed store (hundreds of bytes per\n"
+        "instance) where a reserved slot (8 bytes per value) was within reach: a dataclass\n"
+        "or attrs class made with the standard decorator instead of weakcache.dataclass\n"
+        "or weakcache.attrs_define.",
+        base, NULL);
+    Py_DECREF(base);
+    if (st->weak_store_warning == NULL ||
+        PyModule_AddObjectRef(module, "WeakStoreWarning", st->weak_store_warning) < 0)
+        return -1;
     modname = PyModule_GetNameObject(module);
     if (modname == NULL)
         return -1;
@@ -772,12 +853,14 @@ int wcpy_property_traverse(PropState *st, visitproc visit, void *arg)
     Py_VISIT(st->store_type);
     Py_VISIT(st->values_type);
     Py_VISIT(st->store);
+    Py_VISIT(st->weak_store_warning);
     return 0;
 }
 
 void wcpy_property_clear(PropState *st)
 {
     Py_CLEAR(st->store);
+    Py_CLEAR(st->weak_store_warning);
     Py_CLEAR(st->store_type);
     Py_CLEAR(st->values_type);
     Py_CLEAR(st->data_twin_type);
