@@ -95,3 +95,23 @@ def cache(user_function: Callable[..., Any]) -> Any:
 def build_info() -> dict[str, str]:
     """Versions of the package, the C core and uthash, and the build flags."""
     return dict(_build_info())
+
+
+# ----------------------------------------------------------------------------
+# cached_property integrations: dataclasses, attrs, pydantic (branch "prop";
+# this section only, the lru parts above are edited elsewhere)
+# ----------------------------------------------------------------------------
+from ._attrs import attrs_define  # noqa: E402
+from ._dataclass import dataclass  # noqa: E402
+from ._weakcache import WeakStoreWarning  # noqa: E402
+
+#: For pydantic v2 models: ``model_config = ConfigDict(ignored_types=
+#: weakcache.pydantic_ignored_types)``. pydantic accepts a non-annotated class
+#: attribute only if it is a function, property, classmethod, staticmethod,
+#: one of its own descriptors, an instance of ``ignored_types``, or an object
+#: whose class's ``__module__`` is ``"functools"``; weakcache's decorators are
+#: none of these (see docs/cached_property.md, "pydantic").
+pydantic_ignored_types: tuple[type, ...] = (cached_property, _lru_cache_wrapper)
+
+__all__ += ["WeakStoreWarning", "attrs_define", "dataclass", "pydantic_ignored_types"]
+# ---------------------------------------------------------------- end of "prop"
