@@ -91,3 +91,93 @@ def cached_slots(*names: str) -> tuple[str, ...]:
     """The __slots__ entries reserving a slot for each named cached_property:
     ``__slots__ = ("x", "y") + weakcache.cached_slots("norm")``."""
     ...
+
+# ------------------------------------------------------------------------------
+# cached_property integrations: dataclasses, attrs, pydantic (branch "prop";
+# this section only)
+# ------------------------------------------------------------------------------
+import sys
+from dataclasses import Field as _DataclassField, field as _dataclass_field
+from typing_extensions import dataclass_transform as _dataclass_transform
+
+from attr import attrib as _attrs_attrib, field as _attrs_field
+
+class WeakStoreWarning(WeakcacheWarning):
+    """A cached_property fell to the weak-keyed store (hundreds of bytes per
+    instance) in a dataclass or attrs class where weakcache.dataclass or
+    weakcache.attrs_define would have reserved a slot (8 bytes per value)."""
+
+#: For pydantic v2: ``model_config = ConfigDict(ignored_types=weakcache.pydantic_ignored_types)``.
+pydantic_ignored_types: tuple[type, ...]
+
+if sys.version_info >= (3, 11):
+    @overload
+    @_dataclass_transform(field_specifiers=(_dataclass_field, _DataclassField))
+    def dataclass(cls: type[_T], /) -> type[_T]: ...
+    @overload
+    def dataclass(
+        cls: None = None,
+        /,
+        *,
+        init: bool = True,
+        repr: bool = True,
+        eq: bool = True,
+        order: bool = False,
+        unsafe_hash: bool = False,
+        frozen: bool = False,
+        match_args: bool = True,
+        kw_only: bool = False,
+        slots: bool = False,
+        weakref_slot: bool = False,
+    ) -> Callable[[type[_T]], type[_T]]: ...
+
+else:
+    @overload
+    @_dataclass_transform(field_specifiers=(_dataclass_field, _DataclassField))
+    def dataclass(cls: type[_T], /) -> type[_T]: ...
+    @overload
+    def dataclass(
+        cls: None = None,
+        /,
+        *,
+        init: bool = True,
+        repr: bool = True,
+        eq: bool = True,
+        order: bool = False,
+        unsafe_hash: bool = False,
+        frozen: bool = False,
+        match_args: bool = True,
+        kw_only: bool = False,
+        slots: bool = False,
+    ) -> Callable[[type[_T]], type[_T]]: ...
+
+# attrs.define's parameters, passed through (see attrs' own stubs).
+@overload
+@_dataclass_transform(field_specifiers=(_attrs_attrib, _attrs_field))
+def attrs_define(maybe_cls: type[_T], /) -> type[_T]: ...
+@overload
+def attrs_define(
+    maybe_cls: None = None,
+    /,
+    *,
+    these: dict[str, Any] | None = None,
+    repr: bool | None = None,
+    unsafe_hash: bool | None = None,
+    hash: bool | None = None,
+    init: bool | None = None,
+    slots: bool = True,
+    frozen: bool = False,
+    weakref_slot: bool = True,
+    str: bool = False,
+    auto_attribs: bool | None = None,
+    kw_only: bool = False,
+    cache_hash: bool = False,
+    auto_exc: bool = True,
+    eq: bool | None = None,
+    order: bool = False,
+    auto_detect: bool = True,
+    getstate_setstate: bool | None = None,
+    on_setattr: Any = None,
+    field_transformer: Any = None,
+    match_args: bool = True,
+) -> Callable[[type[_T]], type[_T]]: ...

@@ -937,42 +937,7 @@ def test_threads_hammering_del_and_get(mode):
     assert errors == []
 
 
-# -------------------------------------------------- dataclasses, GC, leaks
-
-
-@pytest.mark.skipif(sys.version_info < (3, 11), reason="weakref_slot needs 3.11")
-def test_dataclass_slots_with_weakref_slot():
-    import dataclasses
-
-    @dataclasses.dataclass(slots=True, weakref_slot=True)
-    class P:
-        x: int
-
-        @cached_property
-        def double(self):
-            return self.x * 2
-
-    p = P(4)
-    assert P.__dict__["double"].storage == "weak"
-    assert p.double == 8
-    assert not hasattr(p, "__dict__")
-
-
-@pytest.mark.skipif(sys.version_info < (3, 10), reason="dataclass slots needs 3.10")
-def test_dataclass_slots_without_weakref_is_the_type_error():
-    import dataclasses
-
-    with pytest.raises((TypeError, RuntimeError)) as info:
-
-        @dataclasses.dataclass(slots=True)
-        class P:
-            x: int
-
-            @cached_property
-            def double(self):
-                return self.x * 2
-
-    assert "'__weakref__'" in str(set_name_error(info))
+# ------------------------------------- GC, leaks (dataclasses: test_dataclass.py)
 
 
 def test_class_and_property_are_collected():
