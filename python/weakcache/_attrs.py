@@ -56,6 +56,22 @@ def _reserve_slots(cls: type) -> None:
             setattr(cls, slot, functools.cached_property(_empty_slot(slot)))
 
 
+def _rebind_class_cells(new: type, old: type) -> None:
+    """attrs re-creates a slotted class and points the ``__class__`` cells
+    of its methods (zero-argument ``super()``) at the new class, including
+    the functions of the ``functools.cached_property`` it rewrites; it does
+    not know weakcache.cached_property, so do the same for its functions."""
+    for value in new.__dict__.values():
+        if not isinstance(value, cached_property):
+            continue
+        for cell in getattr(value.func, "__closure__", None) or ():
+            try:
+                if cell.cell_contents is old:
+                    cell.cell_contents = new
+            except ValueError:  # an empty cell
+                pass
+
+
 def attrs_define(maybe_cls: Any = None, /, **options: Any) -> Any:
     """``attrs.define`` with the same parameters and behaviour; for a slotted
     class (``slots=True``, attrs' default) it also reserves a slot for every
@@ -85,9 +101,13 @@ def attrs_define(maybe_cls: Any = None, /, **options: Any) -> Any:
         )
 
     def wrap(cls: type) -> type:
-        if options.get("slots", True):
-            _reserve_slots(cls)
-        return attrs.define(cls, **options)
+        if not options.get("slots", True):
+            return attrs.define(cls, **options)
+        _reserve_slots(cls)
+        new = attrs.define(cls, **options)
+        if new is not cls:
+            _rebind_class_cells(new, cls)
+        return new
 
     if maybe_cls is None:
         return wrap
