@@ -66,11 +66,13 @@
  * weak modes (in dict mode, only what a dict store may run: __eq__ of a
  * colliding key), so it is atomic under the GIL.
  *
- * One exception to "the stored value wins", for dict mode: when a subclass
- * overrides the property and its function reads super().attr, both use the
- * same __dict__ key; the base property sees that it is not the attribute
- * type(obj) resolves to and computes without touching the storage, so the
- * override's own result is the one cached (functools' result too).
+ * One exception to "the stored value wins", for dict mode and for a shared
+ * slot: when a subclass overrides the property and its function reads
+ * super().attr, both use the same __dict__ key (or the base's reserved slot,
+ * which an override without a slot of its own shares, see choose_storage);
+ * the base property sees that it is not the attribute type(obj) resolves to
+ * and computes without touching the storage, so the override's own result is
+ * the one cached (functools' result too).
  */
 #include "property.h"
 
