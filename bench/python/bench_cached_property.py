@@ -78,14 +78,14 @@ def make_class(kind: str) -> type:
 KINDS = ("functools", "wc-dict", "wc-slot", "wc-weak")
 
 
-def bytes_per_instance(kind: str, n: int, lazy: bool) -> float:
-    """tracemalloc bytes per instance for n instances with every property
-    touched. lazy=False touches each instance's properties right after
-    creating it; lazy=True creates all n instances first, then touches them
-    (how cached properties are usually met: some time after __init__)."""
-    cls = make_class(kind)
+def traced_bytes_per_instance(cls: type, names: tuple[str, ...], n: int, lazy: bool) -> tuple[float, object]:
+    """tracemalloc bytes per instance for n instances of cls() with every
+    property in `names` touched, and the last instance. lazy=False touches
+    each instance's properties right after creating it; lazy=True creates
+    all n instances first, then touches them (how cached properties are
+    usually met: some time after __init__). Also used by bench_dataclass.py."""
     objs = [None] * n
-    touch = [operator.attrgetter(name) for name in NAMES]
+    touch = [operator.attrgetter(name) for name in names]
     gc.collect()
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
@@ -101,15 +101,22 @@ def bytes_per_instance(kind: str, n: int, lazy: bool) -> float:
                 get(o)
     after = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
-    assert [getattr(objs[-1], name) for name in NAMES] == list(range(10))
+    last = objs[-1]
+    del objs
+    gc.collect()
+    return (after - before) / n, last
+
+
+def bytes_per_instance(kind: str, n: int, lazy: bool) -> float:
+    cls = make_class(kind)
+    per_instance, last = traced_bytes_per_instance(cls, NAMES, n, lazy)
+    assert [getattr(last, name) for name in NAMES] == list(range(10))
     if kind != "functools":
         assert isinstance(cls.__dict__["p0"], weakcache.cached_property)
         assert cls.__dict__["p0"].storage == kind[3:]
     else:
-        assert not hasattr(objs[-1], "__slots__")
-    del objs
-    gc.collect()
-    return (after - before) / n
+        assert not hasattr(last, "__slots__")
+    return per_instance
 
 
 def hit_times(rounds: int, number: int) -> dict[str, list[float]]:

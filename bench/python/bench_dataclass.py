@@ -33,14 +33,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import functools
-import gc
 import platform
 import sys
-import tracemalloc
 import warnings
 from typing import Any, Callable
 
 import attrs
+from bench_cached_property import traced_bytes_per_instance
 
 import weakcache
 
@@ -66,13 +65,18 @@ PROPERTIES: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def _body(deco: Callable[[Callable[[Any], Any]], Any]) -> dict[str, Any]:
+def _body(deco: Callable[[Callable[[Any], Any]], Any],
+          field: Callable[[], Any] = lambda: dataclasses.field(default_factory=list)) -> dict[str, Any]:
     ns: dict[str, Any] = {"__annotations__": {f: list for f in FIELDS}}
     for f in FIELDS:
-        ns[f] = dataclasses.field(default_factory=list)
+        ns[f] = field()
     for name, func in PROPERTIES.items():
         ns[name] = deco(func)
     return ns
+
+
+def _attrs_body(deco: Callable[[Callable[[Any], Any]], Any]) -> dict[str, Any]:
+    return _body(deco, lambda: attrs.field(factory=list))
 
 
 def make_functools() -> type:
@@ -93,15 +97,6 @@ def make_hand_slotted() -> type:
 
 def make_wc_dataclass() -> type:
     return weakcache.dataclass(slots=True)(type("Dependant", (), _body(weakcache.cached_property)))
-
-
-def _attrs_body(deco: Callable[[Callable[[Any], Any]], Any]) -> dict[str, Any]:
-    ns: dict[str, Any] = {"__annotations__": {f: list for f in FIELDS}}
-    for f in FIELDS:
-        ns[f] = attrs.field(factory=list)
-    for name, func in PROPERTIES.items():
-        ns[name] = deco(func)
-    return ns
 
 
 def make_wc_attrs() -> type:
@@ -139,28 +134,9 @@ EXPECTED_STORAGE = {"hand-slotted": "slot", "wc.dataclass": "slot", "wc.attrs_de
 
 
 def bytes_per_instance(cls: type, n: int, lazy: bool) -> float:
-    names = list(PROPERTIES)
-    objs: list[Any] = [None] * n
-    gc.collect()
-    tracemalloc.start()
-    before = tracemalloc.get_traced_memory()[0]
-    for i in range(n):
-        o = cls()
-        if not lazy:
-            for name in names:
-                getattr(o, name)
-        objs[i] = o
-    if lazy:
-        for o in objs:
-            for name in names:
-                getattr(o, name)
-    after = tracemalloc.get_traced_memory()[0]
-    tracemalloc.stop()
-    last = objs[-1]
-    assert [getattr(last, name) for name in names][-1][1:] == ((), "function")
-    del objs, last
-    gc.collect()
-    return (after - before) / n
+    per_instance, last = traced_bytes_per_instance(cls, tuple(PROPERTIES), n, lazy)
+    assert getattr(last, "cache_key")[1:] == ((), "function")
+    return per_instance
 
 
 def main() -> None:

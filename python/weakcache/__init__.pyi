@@ -110,45 +110,26 @@ class WeakStoreWarning(WeakcacheWarning):
 #: For pydantic v2: ``model_config = ConfigDict(ignored_types=weakcache.pydantic_ignored_types)``.
 pydantic_ignored_types: tuple[type, ...]
 
+# dataclasses.dataclass's parameters on the running Python (weakref_slot: 3.11+).
+@overload
+@_dataclass_transform(field_specifiers=(_dataclass_field, _DataclassField))
+def dataclass(cls: type[_T], /) -> type[_T]: ...
+
 if sys.version_info >= (3, 11):
     @overload
-    @_dataclass_transform(field_specifiers=(_dataclass_field, _DataclassField))
-    def dataclass(cls: type[_T], /) -> type[_T]: ...
-    @overload
     def dataclass(
-        cls: None = None,
-        /,
-        *,
-        init: bool = True,
-        repr: bool = True,
-        eq: bool = True,
-        order: bool = False,
-        unsafe_hash: bool = False,
-        frozen: bool = False,
-        match_args: bool = True,
-        kw_only: bool = False,
-        slots: bool = False,
+        cls: None = None, /, *, init: bool = True, repr: bool = True, eq: bool = True,
+        order: bool = False, unsafe_hash: bool = False, frozen: bool = False,
+        match_args: bool = True, kw_only: bool = False, slots: bool = False,
         weakref_slot: bool = False,
     ) -> Callable[[type[_T]], type[_T]]: ...
 
 else:
     @overload
-    @_dataclass_transform(field_specifiers=(_dataclass_field, _DataclassField))
-    def dataclass(cls: type[_T], /) -> type[_T]: ...
-    @overload
     def dataclass(
-        cls: None = None,
-        /,
-        *,
-        init: bool = True,
-        repr: bool = True,
-        eq: bool = True,
-        order: bool = False,
-        unsafe_hash: bool = False,
-        frozen: bool = False,
-        match_args: bool = True,
-        kw_only: bool = False,
-        slots: bool = False,
+        cls: None = None, /, *, init: bool = True, repr: bool = True, eq: bool = True,
+        order: bool = False, unsafe_hash: bool = False, frozen: bool = False,
+        match_args: bool = True, kw_only: bool = False, slots: bool = False,
     ) -> Callable[[type[_T]], type[_T]]: ...
 
 # attrs.define's parameters, passed through (see attrs' own stubs).

@@ -5,22 +5,17 @@ functools.cached_property on slotted classes. Each behaviour is checked
 against attrs + functools.cached_property, the reference."""
 import copy
 import functools
-import gc
 import pickle
-import tracemalloc
 import warnings
-import weakref
 
 import attrs
 import pytest
+from integration_helpers import (
+    assert_value_dies_with_instance, body, bytes_per_instance, set_name_error, three_properties,
+)
 
 import weakcache
 from weakcache import WeakStoreWarning, cached_property
-
-
-def set_name_error(info):
-    err = info.value
-    return err if isinstance(err, TypeError) else err.__cause__
 
 
 # Module level so that instances pickle; one class per implementation.
@@ -155,13 +150,8 @@ def test_an_override_shares_the_base_slot_as_attrs_does_for_functools():
 
 
 def test_frozen():
-    @weakcache.attrs_define(frozen=True, on_setattr=None)
-    class F:
-        x: int
-
-        @cached_property
-        def double(self):
-            return [self.x * 2]
+    F = weakcache.attrs_define(frozen=True, on_setattr=None)(
+        type("F", (), body(double=cached_property(lambda self: [self.x * 2]))))
 
     f = F(2)
     assert f.double == [4] and f.double is f.double
@@ -201,57 +191,12 @@ def test_without_slots_the_dict_is_used():
 
 
 def test_values_die_with_the_instance_at_refcount_zero():
-    class Payload:
-        pass
-
-    @weakcache.attrs_define
-    class C:
-        x: int
-
-        @cached_property
-        def payload(self):
-            return Payload()
-
-    gc.disable()
-    try:
-        c = C(1)
-        ref = weakref.ref(c.payload)
-        del c
-        assert ref() is None
-    finally:
-        gc.enable()
-
-
-def bytes_per_instance(cls, n=3000):
-    objs = [None] * n
-    gc.collect()
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        for i in range(n):
-            o = cls(0)
-            o.p0, o.p1, o.p2
-            objs[i] = o
-        return (tracemalloc.get_traced_memory()[0] - before) / n
-    finally:
-        tracemalloc.stop()
+    assert_value_dies_with_instance(weakcache.attrs_define)
 
 
 def test_memory_per_instance_equals_attrs_own_support():
-    @weakcache.attrs_define
-    class Mine:
-        x: int
-        p0 = cached_property(lambda self: 0)
-        p1 = cached_property(lambda self: 1)
-        p2 = cached_property(lambda self: 2)
-
-    @attrs.define
-    class Theirs:
-        x: int
-        p0 = functools.cached_property(lambda self: 0)
-        p1 = functools.cached_property(lambda self: 1)
-        p2 = functools.cached_property(lambda self: 2)
-
+    Mine = weakcache.attrs_define(type("Mine", (), three_properties(cached_property)))
+    Theirs = attrs.define(type("Theirs", (), three_properties(functools.cached_property)))
     mine, theirs = bytes_per_instance(Mine), bytes_per_instance(Theirs)
     assert mine == pytest.approx(theirs, abs=2)
     assert mine < 90  # object + x + __weakref__ + 3 slots
@@ -260,21 +205,15 @@ def test_memory_per_instance_equals_attrs_own_support():
 # ------------------------------------------------------ plain attrs.define
 
 
+def two_properties():
+    return {"__annotations__": {"x": int}, "a": cached_property(lambda self: self.x),
+            "b": cached_property(lambda self: self.x)}
+
+
 def test_plain_define_falls_to_the_weak_store_and_warns():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-
-        @attrs.define
-        class P:
-            x: int
-
-            @cached_property
-            def a(self):
-                return self.x
-
-            @cached_property
-            def b(self):
-                return self.x
+        P = attrs.define(type("P", (), two_properties()))
 
     assert [w.category for w in caught] == [WeakStoreWarning]
     assert "weakcache.attrs_define" in str(caught[0].message)
@@ -283,15 +222,7 @@ def test_plain_define_falls_to_the_weak_store_and_warns():
 
 def test_plain_define_without_weakref_slot_names_the_helper():
     with pytest.raises((TypeError, RuntimeError)) as info:
-
-        @attrs.define(weakref_slot=False)
-        class P:
-            x: int
-
-            @cached_property
-            def a(self):
-                return self.x
-
+        attrs.define(weakref_slot=False)(type("P", (), two_properties()))
     assert "weakcache.attrs_define" in str(set_name_error(info))
 
 

@@ -4,27 +4,22 @@ weakcache.cached_property; and what weakcache.cached_property does under the
 standard library's dataclass(slots=True) (WeakStoreWarning, the TypeError)."""
 import copy
 import dataclasses
-import gc
 import inspect
 import pickle
 import sys
-import tracemalloc
 import typing
 import warnings
 import weakref
 
 import pytest
+from integration_helpers import (
+    assert_value_dies_with_instance, body, bytes_per_instance, set_name_error, three_properties,
+)
 
 import weakcache
 from weakcache import WeakStoreWarning, cached_property
 
 PY311 = sys.version_info >= (3, 11)
-
-
-def set_name_error(info):
-    """The TypeError from __set_name__ (3.10/3.11 wrap it in RuntimeError)."""
-    err = info.value
-    return err if isinstance(err, TypeError) else err.__cause__
 
 
 # Module level, so that instances pickle.
@@ -175,13 +170,8 @@ def test_reserved_slots_with_weakref_slot():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
 
-        @weakcache.dataclass(slots=True, weakref_slot=True)
-        class W:
-            x: int
-
-            @cached_property
-            def double(self):
-                return [self.x * 2]
+        W = weakcache.dataclass(slots=True, weakref_slot=True)(
+            type("W", (), body(double=cached_property(lambda self: [self.x * 2]))))
 
     w = W(2)
     assert W.__dict__["double"].storage == "slot"
@@ -242,7 +232,11 @@ def test_slotted_base_and_subclass_with_properties_in_both():
 
     s = Sub(1, 2)
     assert not hasattr(s, "__dict__")
-    assert Sub.__slots__ == ("b", "_wc_cached_total")
+    # the field slots dataclasses gives the same subclass (3.10 declares
+    # inherited fields again), plus the reserved one
+    std_sub = dataclasses.dataclass(slots=True)(
+        type("StdSub", (Base,), {"__annotations__": {"b": int}, "b": 0}))
+    assert Sub.__slots__ == std_sub.__slots__ + ("_wc_cached_total",)
     assert Base.__dict__["double"].storage == "slot" and Sub.__dict__["total"].storage == "slot"
     assert s.double == [2] and s.total == [3]
     assert [f.name for f in dataclasses.fields(Sub)] == ["a", "b"]
@@ -301,85 +295,41 @@ def test_init_subclass_runs_as_with_dataclasses():
 # ---------------------------------------------------------- memory, lifetime
 
 
-def bytes_per_instance(cls, n=3000):
-    objs = [None] * n
-    gc.collect()
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        for i in range(n):
-            o = cls(0)
-            o.p0, o.p1, o.p2
-            objs[i] = o
-        return (tracemalloc.get_traced_memory()[0] - before) / n
-    finally:
-        tracemalloc.stop()
-
-
 def test_memory_is_the_hand_written_slots_figure():
-    @weakcache.dataclass(slots=True)
-    class Converted:
-        x: int
-        p0 = cached_property(lambda self: 0)
-        p1 = cached_property(lambda self: 1)
-        p2 = cached_property(lambda self: 2)
+    Converted = weakcache.dataclass(slots=True)(type("Converted", (), three_properties(cached_property)))
 
-    class HandWritten:
-        __slots__ = ("x",) + weakcache.cached_slots("p0", "p1", "p2")
+    def init(self, x):
+        self.x = x
 
-        def __init__(self, x):
-            self.x = x
-
-        p0 = cached_property(lambda self: 0)
-        p1 = cached_property(lambda self: 1)
-        p2 = cached_property(lambda self: 2)
-
+    HandWritten = type("HandWritten", (), {
+        **three_properties(cached_property), "__init__": init,
+        "__slots__": ("x",) + weakcache.cached_slots("p0", "p1", "p2")})
     converted, hand = bytes_per_instance(Converted), bytes_per_instance(HandWritten)
     assert converted == pytest.approx(hand, abs=2)
     assert converted < 80  # 32 B of object + 4 slots: no __dict__, nothing else
 
 
 def test_values_die_with_the_instance_at_refcount_zero():
-    class Payload:
-        pass
-
-    @weakcache.dataclass(slots=True)
-    class C:
-        x: int
-
-        @cached_property
-        def payload(self):
-            return Payload()
-
-    gc.disable()
-    try:
-        c = C(1)
-        ref = weakref.ref(c.payload)
-        del c
-        assert ref() is None
-    finally:
-        gc.enable()
+    assert_value_dies_with_instance(weakcache.dataclass(slots=True))
 
 
 # ------------------------------------------------- the standard decorator
+
+
+def stdlib_weakref_slot_class():
+    class P:
+        __annotations__ = {"x": int}
+        a = cached_property(lambda self: self.x)
+        b = cached_property(lambda self: self.x)
+
+    return dataclasses.dataclass(slots=True, weakref_slot=True)(P)
 
 
 @pytest.mark.skipif(not PY311, reason="weakref_slot exists from 3.11 on")
 def test_stdlib_weakref_slot_warns_once_per_class_naming_cost_and_fix():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-
-        @dataclasses.dataclass(slots=True, weakref_slot=True)
-        class P:
-            x: int
-
-            @cached_property
-            def a(self):
-                return self.x
-
-            @cached_property
-            def b(self):
-                return self.x
+        P = stdlib_weakref_slot_class()
 
     assert [w.category for w in caught] == [WeakStoreWarning]
     message = str(caught[0].message)
@@ -393,14 +343,7 @@ def test_the_warning_can_be_an_error():
     with warnings.catch_warnings():
         warnings.simplefilter("error", WeakStoreWarning)
         with pytest.raises((WeakStoreWarning, RuntimeError)):
-
-            @dataclasses.dataclass(slots=True, weakref_slot=True)
-            class P:
-                x: int
-
-                @cached_property
-                def a(self):
-                    return self.x
+            stdlib_weakref_slot_class()
 
 
 def test_no_warning_for_hand_written_slots_with_weakref():

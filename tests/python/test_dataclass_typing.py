@@ -7,6 +7,8 @@ import subprocess
 import sys
 import textwrap
 
+from test_lru_typing import run_mypy
+
 GOOD_SAMPLE = textwrap.dedent(
     '''\
     from __future__ import annotations
@@ -98,18 +100,10 @@ BAD_SAMPLE = textwrap.dedent(
 )
 
 
-def run_mypy(path, tmp_path):
-    cmd = [
-        sys.executable, "-m", "mypy", "--strict", "--no-error-summary",
-        "--show-error-codes", "--cache-dir", str(tmp_path / "mypy_cache"), str(path),
-    ]
-    return subprocess.run(cmd, cwd=str(tmp_path), capture_output=True, text=True, timeout=300)
-
-
 def test_good_sample_passes_mypy_strict_and_runs(tmp_path):
     good = tmp_path / "good_sample.py"
     good.write_text(GOOD_SAMPLE)
-    proc = run_mypy(good, tmp_path)
+    proc = run_mypy(str(good), tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     run = subprocess.run([sys.executable, str(good)], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stdout + run.stderr
@@ -118,7 +112,7 @@ def test_good_sample_passes_mypy_strict_and_runs(tmp_path):
 def test_mypy_rejects_misuse(tmp_path):
     bad = tmp_path / "bad_sample.py"
     bad.write_text(BAD_SAMPLE)
-    proc = run_mypy(bad, tmp_path)
+    proc = run_mypy(str(bad), tmp_path)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     expected = {
         n: line.split("# E: ", 1)[1]
