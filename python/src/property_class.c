@@ -250,7 +250,7 @@ static PyTypeObject *kind_target(CachedProperty *self, int want_data)
 static int warn_weak_store(CachedProperty *self, PyTypeObject *owner, PyObject *name)
 {
     PropState *st = self->state;
-    const char *advice = tool_advice(owner);
+    const char *advice = tool_advice(owner), *text;
     PyObject *d, *key, *v, *msg;
     Py_ssize_t pos = 0;
     int r;
@@ -269,7 +269,8 @@ static int warn_weak_store(CachedProperty *self, PyTypeObject *owner, PyObject *
         name, owner->tp_name, advice);
     if (msg == NULL)
         return -1;
-    r = PyErr_WarnEx(st->weak_store_warning, PyUnicode_AsUTF8(msg), 1);
+    text = PyUnicode_AsUTF8(msg);
+    r = text != NULL ? PyErr_WarnEx(st->weak_store_warning, text, 1) : -1;
     Py_DECREF(msg);
     return r;
 }
