@@ -65,7 +65,7 @@ def test_same_signature_as_dataclasses_on_this_python():
     with pytest.raises(TypeError):
         dataclasses.dataclass(bogus=True)
 
-
+@pytest.mark.skipif(PY311, reason="3.10 only: dataclasses rejects weakref_slot before 3.11")
 @pytest.mark.skipif(PY311, reason="weakref_slot exists from 3.11 on")
 def test_no_weakref_slot_before_3_11():
     with pytest.raises(TypeError):
