@@ -60,3 +60,16 @@ def assert_value_dies_with_instance(class_decorator: Callable[[type], type]) -> 
         assert ref() is None
     finally:
         gc.enable()
+
+
+def assert_dict_mode(class_decorator: Callable[[type], type]) -> type:
+    """Without slots, the value goes to the instance __dict__ as functools'
+    does; returns the class."""
+    from weakcache import cached_property
+
+    cls = class_decorator(type("D", (), body(double=cached_property(lambda self: self.x * 2))))
+    d = cls(2)
+    assert cls.__dict__["double"].storage == "dict"
+    assert d.double == 4 and d.__dict__["double"] == 4
+    assert not hasattr(cls, "_wc_cached_double")
+    return cls

@@ -11,7 +11,7 @@ import warnings
 import attrs
 import pytest
 from integration_helpers import (
-    assert_value_dies_with_instance, body, bytes_per_instance, set_name_error, three_properties,
+    assert_dict_mode, assert_value_dies_with_instance, body, bytes_per_instance, set_name_error, three_properties,
 )
 
 import weakcache
@@ -177,17 +177,7 @@ def test_a_users_getattr_still_runs():
 
 
 def test_without_slots_the_dict_is_used():
-    @weakcache.attrs_define(slots=False)
-    class D:
-        x: int
-
-        @cached_property
-        def double(self):
-            return self.x * 2
-
-    d = D(2)
-    assert D.__dict__["double"].storage == "dict" and d.double == 4
-    assert d.__dict__["double"] == 4 and not hasattr(D, "_wc_cached_double")
+    assert_dict_mode(weakcache.attrs_define(slots=False))
 
 
 def test_values_die_with_the_instance_at_refcount_zero():

@@ -13,7 +13,7 @@ import weakref
 
 import pytest
 from integration_helpers import (
-    assert_value_dies_with_instance, body, bytes_per_instance, set_name_error, three_properties,
+    assert_dict_mode, assert_value_dies_with_instance, body, bytes_per_instance, set_name_error, three_properties,
 )
 
 import weakcache
@@ -65,8 +65,8 @@ def test_same_signature_as_dataclasses_on_this_python():
     with pytest.raises(TypeError):
         dataclasses.dataclass(bogus=True)
 
+
 @pytest.mark.skipif(PY311, reason="3.10 only: dataclasses rejects weakref_slot before 3.11")
-@pytest.mark.skipif(PY311, reason="weakref_slot exists from 3.11 on")
 def test_no_weakref_slot_before_3_11():
     with pytest.raises(TypeError):
         weakcache.dataclass(slots=True, weakref_slot=True)
@@ -144,17 +144,7 @@ def test_frozen_hash_and_pickle():
 
 
 def test_without_slots_it_is_dataclasses_itself():
-    @weakcache.dataclass
-    class D:
-        x: int
-
-        @cached_property
-        def double(self):
-            return self.x * 2
-
-    d = D(2)
-    assert D.__dict__["double"].storage == "dict"
-    assert d.double == 4 and d.__dict__["double"] == 4
+    D = assert_dict_mode(weakcache.dataclass)
     assert not hasattr(D, "__slots__")
 
     @weakcache.dataclass(order=True, frozen=True)
