@@ -878,6 +878,8 @@ int wc__cache_new(const wc_config *config, wc_cache **out)
     cache->max_weight = config->max_weight;
     if (config->ops != NULL)
         cache->ops = *config->ops;
+    if (cache->ops.retain_value != NULL)
+        cache->flags |= WC__F_RETAIN;
     cache->ctx = config->ops_ctx;
     if (config->policy == WC_POLICY_SIEVE)
         cache->flags |= WC__F_SIEVE;
@@ -1090,7 +1092,8 @@ static WC__NOINLINE int hit_retain(wc_cache *cache, wc__entry *e,
 static WC__ALWAYS_INLINE int get_quick(wc_cache *cache, wc_owner *owner,
                                        uint32_t hashv, const void *key,
                                        void **value_out, wc_hint *hint,
-                                       int peek, int locked, int bytes)
+                                       int peek, int locked, int bytes,
+                                       int retain)
 {
     UT_hash_handle *hh = cache->buckets[hashv & cache->bucket_mask].hh_head;
     wc__entry *e;
@@ -1124,7 +1127,7 @@ found:
         cache->hits++;
     }
     *value_out = e->value;
-    if (cache->ops.retain_value != NULL)
+    if (retain)
         return hit_retain(cache, e, hint);
     hint_fill(cache, hint, 1);
     if (locked)
@@ -1132,8 +1135,9 @@ found:
     return WC_OK;
 }
 
-/* A thread-safe cache, or one with a ttl or a call in progress: take the
- * lock (if any), then the fast path if it applies, else the general one. */
+/* A thread-safe cache, or one with a ttl, retain_value or a call in
+ * progress: take the lock (if any), then the fast path if it applies, else
+ * the general one. */
 static WC__ALWAYS_INLINE int get_locked(wc_cache *cache, wc_owner *owner,
                                         uint32_t hashv, const void *key,
                                         void **value_out, wc_hint *hint,
@@ -1142,11 +1146,12 @@ static WC__ALWAYS_INLINE int get_locked(wc_cache *cache, wc_owner *owner,
     *value_out = NULL;
     cache_lock(cache);
     if (cache->depth == 0 && !(cache->flags & WC__F_TTL)) {
+        int retain = (cache->flags & WC__F_RETAIN) != 0;
         if (cache->flags & WC__F_LOCKED)
             return get_quick(cache, owner, hashv, key, value_out, hint, peek, 1,
-                             bytes);
+                             bytes, retain);
         return get_quick(cache, owner, hashv, key, value_out, hint, peek, 0,
-                         bytes);
+                         bytes, retain);
     }
     return get_slow(cache, owner, hashv, key, value_out, hint, peek);
 }
@@ -1180,9 +1185,9 @@ static WC__ALWAYS_INLINE int get_api(wc_cache *cache, wc_owner *owner,
     }
     hint_start(hint, owner, hash);
     hashv = mix_hash(hash, owner);
-    if (!(cache->flags & (WC__F_BYTES | WC__F_LOCKED | WC__F_TTL)) &&
+    if (!(cache->flags & (WC__F_BYTES | WC__F_LOCKED | WC__F_TTL | WC__F_RETAIN)) &&
         cache->depth == 0)
-        return get_quick(cache, owner, hashv, key, value_out, hint, peek, 0, 0);
+        return get_quick(cache, owner, hashv, key, value_out, hint, peek, 0, 0, 0);
     if (cache->flags & WC__F_BYTES) {
         *value_out = NULL;
         return WC_EINVAL;

@@ -55,7 +55,8 @@ enum {
     WC__F_LOCKED = 2u,       /* thread-safe: calls take the cache's lock */
     WC__F_SIEVE = 4u,        /* SIEVE policy (else LRU) */
     WC__F_TTL = 8u,          /* entries carry a deadline */
-    WC__F_HOOKS = 16u        /* WC__F_LOCKED through the caller's wc_lock */
+    WC__F_HOOKS = 16u,       /* WC__F_LOCKED through the caller's wc_lock */
+    WC__F_RETAIN = 32u       /* ops.retain_value is set (hit path gate) */
 };
 
 struct wc_cache {
