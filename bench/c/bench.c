@@ -260,11 +260,13 @@ typedef struct params {
  * The goal (<= 1.3x) is stated for WC_INTKEY / UT_FIND. */
 enum { UT_FIND, UT_LRU, WC_INTKEY, WC_BOXED, WC_SIEVE, WC_LOCKED,
        WC_SIEVE_LOCKED, THROUGHPUT_VARIANTS,
-       UT_FIND_LAT = THROUGHPUT_VARIANTS, WC_LRU_LAT, WC_SIEVE_LAT, HIT_VARIANTS };
+       UT_FIND_LAT = THROUGHPUT_VARIANTS, WC_LRU_LAT, WC_SIEVE_LAT,
+       WC_LRU_TS_LAT, WC_SIEVE_TS_LAT, HIT_VARIANTS };
 static const char *const hit_names[HIT_VARIANTS] = {
     "uthash find", "uthash LRU", "wc LRU int", "wc LRU boxed", "wc SIEVE int",
     "wc LRU int+ts", "wc SIEVE int+ts",
-    "uthash find", "wc LRU int", "wc SIEVE int"};
+    "uthash find", "wc LRU int", "wc SIEVE int", "wc LRU int+ts",
+    "wc SIEVE int+ts"};
 /* WC_SIEVE: WC_INTKEY on a WC_POLICY_SIEVE cache (the <= 1.3x goal);
  * WC_LOCKED / WC_SIEVE_LOCKED: the same caches created WC_THREAD_SAFE,
  * single-threaded: the cost of the lock on a hit. */
@@ -361,6 +363,8 @@ HITS_WC_VARIANT(hits_wc_lru_ts, 0)
 HITS_WC_VARIANT(hits_wc_sieve_ts, 0)
 HITS_WC_VARIANT(lat_wc_lru, 1)
 HITS_WC_VARIANT(lat_wc_sieve, 1)
+HITS_WC_VARIANT(lat_wc_lru_ts, 1)
+HITS_WC_VARIANT(lat_wc_sieve_ts, 1)
 
 __attribute__((noinline)) static uintptr_t hits_ut_find(ut_node *head,
     const uint64_t *probe, const uint64_t *hashes, const uint32_t *seq,
@@ -442,6 +446,13 @@ static double time_hits(hit_setup *s, int variant, size_t m)
         break;
     case WC_SIEVE_LAT:
         sum = lat_wc_sieve(s->wc[WC_SIEVE], probe, hashes, seq, m, &missing);
+        break;
+    case WC_LRU_TS_LAT:
+        sum = lat_wc_lru_ts(s->wc[WC_LOCKED], probe, hashes, seq, m, &missing);
+        break;
+    case WC_SIEVE_TS_LAT:
+        sum = lat_wc_sieve_ts(s->wc[WC_SIEVE_LOCKED], probe, hashes, seq, m,
+                              &missing);
         break;
     default:
         break;
@@ -1051,8 +1062,10 @@ int main(int argc, char **argv)
         return 0;
     printf("\na2) get-hit latency, dependent lookups (each probe waits for the "
            "previous hit's value; same tables, rounds and order)\n");
-    printf("   %-8s %13s %13s %13s   %-9s %s\n", "entries", hit_names[UT_FIND_LAT],
-           hit_names[WC_LRU_LAT], hit_names[WC_SIEVE_LAT], "LRU/find", "SIEVE/find");
+    printf("   %-8s %13s %13s %13s %15s %15s   %-9s %-10s %-10s %s\n", "entries",
+           hit_names[UT_FIND_LAT], hit_names[WC_LRU_LAT], hit_names[WC_SIEVE_LAT],
+           hit_names[WC_LRU_TS_LAT], hit_names[WC_SIEVE_TS_LAT], "LRU/find",
+           "SIEVE/find", "LRU ts/LRU", "SIEVE ts/SIEVE");
     for (size_t sz = 0; sz < NSIZES; sz++) {
         const hit_result *r = &results[sz];
         if (!have[sz])
@@ -1061,9 +1074,12 @@ int main(int argc, char **argv)
         double sr = r->ns[WC_SIEVE_LAT] / r->ns[UT_FIND_LAT];
         if (sr > worst_sieve_lat)
             worst_sieve_lat = sr;
-        printf("   %-8zu %10.1f ns %10.1f ns %10.1f ns   %5.2fx    %5.2fx %s\n", r->n,
-               r->ns[UT_FIND_LAT], r->ns[WC_LRU_LAT], r->ns[WC_SIEVE_LAT], lr, sr,
-               verdict(sr, 1.3));
+        printf("   %-8zu %10.1f ns %10.1f ns %10.1f ns %12.1f ns %12.1f ns   %5.2fx    "
+               "%5.2fx %-4s %5.2fx      %5.2fx\n", r->n, r->ns[UT_FIND_LAT],
+               r->ns[WC_LRU_LAT], r->ns[WC_SIEVE_LAT], r->ns[WC_LRU_TS_LAT],
+               r->ns[WC_SIEVE_TS_LAT], lr, sr, verdict(sr, 1.3),
+               r->ns[WC_LRU_TS_LAT] / r->ns[WC_LRU_LAT],
+               r->ns[WC_SIEVE_TS_LAT] / r->ns[WC_SIEVE_LAT]);
     }
     printf("   thread-safe option (WC_THREAD_SAFE, uncontended lock): hit time x%.2f "
            "(LRU), x%.2f (SIEVE), worst over the sizes\n", worst_lock, worst_lock_sieve);
