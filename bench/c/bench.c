@@ -396,6 +396,23 @@ __attribute__((noinline)) static uintptr_t hits_wc_boxed(wc_cache *c,
     return sum;
 }
 
+/* The int-key variants: the loop and the cache (s->wc[]) each one runs. */
+typedef uintptr_t (*wc_loop_fn)(wc_cache *, const uint64_t *, const uint64_t *,
+                                const uint32_t *, size_t, size_t *);
+static const struct {
+    wc_loop_fn loop;
+    int cache;
+} wc_loops[HIT_VARIANTS] = {
+    [WC_INTKEY] = {hits_wc_lru, WC_INTKEY},
+    [WC_SIEVE] = {hits_wc_sieve, WC_SIEVE},
+    [WC_LOCKED] = {hits_wc_lru_ts, WC_LOCKED},
+    [WC_SIEVE_LOCKED] = {hits_wc_sieve_ts, WC_SIEVE_LOCKED},
+    [WC_LRU_LAT] = {lat_wc_lru, WC_INTKEY},
+    [WC_SIEVE_LAT] = {lat_wc_sieve, WC_SIEVE},
+    [WC_LRU_TS_LAT] = {lat_wc_lru_ts, WC_LOCKED},
+    [WC_SIEVE_TS_LAT] = {lat_wc_sieve_ts, WC_SIEVE_LOCKED},
+};
+
 static double time_hits(hit_setup *s, int variant, size_t m)
 {
     const uint64_t *probe = s->probe, *hashes = s->hashes;
@@ -423,38 +440,15 @@ static double time_hits(hit_setup *s, int variant, size_t m)
             }
         }
         break;
-    case WC_INTKEY:
-        sum = hits_wc_lru(s->wc[variant], probe, hashes, seq, m, &missing);
-        break;
-    case WC_SIEVE:
-        sum = hits_wc_sieve(s->wc[variant], probe, hashes, seq, m, &missing);
-        break;
-    case WC_LOCKED:
-        sum = hits_wc_lru_ts(s->wc[variant], probe, hashes, seq, m, &missing);
-        break;
-    case WC_SIEVE_LOCKED:
-        sum = hits_wc_sieve_ts(s->wc[variant], probe, hashes, seq, m, &missing);
+    case UT_FIND_LAT:
+        sum = lat_ut_find(s->find_head, probe, s->ut_hashes, seq, m, &missing);
         break;
     case WC_BOXED:
         sum = hits_wc_boxed(s->boxed, probe, hashes, seq, m, &missing);
         break;
-    case UT_FIND_LAT:
-        sum = lat_ut_find(s->find_head, probe, s->ut_hashes, seq, m, &missing);
-        break;
-    case WC_LRU_LAT:
-        sum = lat_wc_lru(s->wc[WC_INTKEY], probe, hashes, seq, m, &missing);
-        break;
-    case WC_SIEVE_LAT:
-        sum = lat_wc_sieve(s->wc[WC_SIEVE], probe, hashes, seq, m, &missing);
-        break;
-    case WC_LRU_TS_LAT:
-        sum = lat_wc_lru_ts(s->wc[WC_LOCKED], probe, hashes, seq, m, &missing);
-        break;
-    case WC_SIEVE_TS_LAT:
-        sum = lat_wc_sieve_ts(s->wc[WC_SIEVE_LOCKED], probe, hashes, seq, m,
-                              &missing);
-        break;
-    default:
+    default:   /* the int-key caches */
+        sum = wc_loops[variant].loop(s->wc[wc_loops[variant].cache], probe, hashes,
+                                     seq, m, &missing);
         break;
     }
     double t = now_ns() - t0;

@@ -283,93 +283,107 @@ static wc_cache *r_cache(rctx *r, unsigned flags, wc_policy policy, size_t max)
     return r->c;
 }
 
+/* Each hand-over test runs on a plain and on a WC_THREAD_SAFE cache (the
+ * locked fast path, with the recursive lock taken again by the callbacks). */
+static void in_both_modes(void (*body)(unsigned flags))
+{
+    body(0u);
+    body(WC_THREAD_SAFE);
+}
+
+static void retain_clears(unsigned flags)
+{
+    rctx r;
+    wc_cache *c = r_cache(&r, flags, WC_POLICY_SIEVE, 0);
+    void *v = NULL;
+    wc_stats st;
+    r.mode = 1;
+    ck_assert_int_eq(wc_get(c, NULL, 2, &keys[2], &v), WC_OK);
+    ck_assert_ptr_eq(v, &r_vals[2]);
+    ck_assert_int_eq(r.retained, 1);
+    ck_assert_int_eq(r.target, 2);
+    ck_assert_int_eq(r.value_alive, 1);
+    /* the clear's releases ran after the callback, when the get left */
+    ck_assert_int_eq(r.freed, 4);
+    ck_assert_uint_eq(wc_cache_size(c), 0);
+    wc_cache_stats(c, &st);
+    ck_assert_uint_eq(st.hits, 1);
+    ck_assert_uint_eq(st.evictions[WC_EVICT_CLEARED], 4);
+    /* the cache is usable again: a fast miss, then a fast hit */
+    r.mode = 0;
+    ck_assert_int_eq(wc_get(c, NULL, 2, &keys[2], &v), WC_NOTFOUND);
+    ck_assert_ptr_null(v);
+    ck_assert_int_eq(wc_put(c, NULL, 2, &keys[2], &r_vals[5], 1), WC_OK);
+    ck_assert_int_eq(wc_get(c, NULL, 2, &keys[2], &v), WC_OK);
+    ck_assert_ptr_eq(v, &r_vals[5]);
+    ck_assert_int_eq(wc_cache_free(c), WC_OK);
+    ck_assert_int_eq(r.freed, 5);
+}
+
 START_TEST(test_fast_retain_clears)
 {
-    int ts;
-    for (ts = 0; ts < 2; ts++) {
-        rctx r;
-        wc_cache *c = r_cache(&r, ts ? WC_THREAD_SAFE : 0u, WC_POLICY_SIEVE, 0);
-        void *v = NULL;
-        wc_stats st;
-        r.mode = 1;
-        ck_assert_int_eq(wc_get(c, NULL, 2, &keys[2], &v), WC_OK);
-        ck_assert_ptr_eq(v, &r_vals[2]);
-        ck_assert_int_eq(r.retained, 1);
-        ck_assert_int_eq(r.target, 2);
-        ck_assert_int_eq(r.value_alive, 1);
-        /* the clear's releases ran after the callback, when the get left */
-        ck_assert_int_eq(r.freed, 4);
-        ck_assert_uint_eq(wc_cache_size(c), 0);
-        wc_cache_stats(c, &st);
-        ck_assert_uint_eq(st.hits, 1);
-        ck_assert_uint_eq(st.evictions[WC_EVICT_CLEARED], 4);
-        /* the cache is usable again: a fast miss, then a fast hit */
-        r.mode = 0;
-        ck_assert_int_eq(wc_get(c, NULL, 2, &keys[2], &v), WC_NOTFOUND);
-        ck_assert_ptr_null(v);
-        ck_assert_int_eq(wc_put(c, NULL, 2, &keys[2], &r_vals[5], 1), WC_OK);
-        ck_assert_int_eq(wc_get(c, NULL, 2, &keys[2], &v), WC_OK);
-        ck_assert_ptr_eq(v, &r_vals[5]);
-        ck_assert_int_eq(wc_cache_free(c), WC_OK);
-        ck_assert_int_eq(r.freed, 5);
-    }
+    in_both_modes(retain_clears);
 }
 END_TEST
+
+static void retain_frees_cache(unsigned flags)
+{
+    rctx r;
+    wc_cache *c = r_cache(&r, flags, WC_POLICY_LRU, 0);
+    void *v = NULL;
+    wc_hint hint;
+    r.mode = 2;
+    /* wc_lookup: the hint is filled before the cache goes */
+    ck_assert_int_eq(wc_lookup(c, NULL, 1, &keys[1], &v, &hint), WC_OK);
+    ck_assert_ptr_eq(v, &r_vals[1]);
+    ck_assert_int_eq(r.retained, 1);
+    ck_assert_int_eq(r.value_alive, 1);
+    /* every entry was released when the lookup left; the cache is gone
+     * (the sanitizers and valgrind check that nothing leaked) */
+    ck_assert_int_eq(r.freed, 4);
+    ck_assert_int_eq(r.evicted, 4);
+}
 
 START_TEST(test_fast_retain_frees_cache)
 {
-    int ts;
-    for (ts = 0; ts < 2; ts++) {
-        rctx r;
-        wc_cache *c = r_cache(&r, ts ? WC_THREAD_SAFE : 0u, WC_POLICY_LRU, 0);
-        void *v = NULL;
-        wc_hint hint;
-        r.mode = 2;
-        /* wc_lookup: the hint is filled before the cache goes */
-        ck_assert_int_eq(wc_lookup(c, NULL, 1, &keys[1], &v, &hint), WC_OK);
-        ck_assert_ptr_eq(v, &r_vals[1]);
-        ck_assert_int_eq(r.retained, 1);
-        ck_assert_int_eq(r.value_alive, 1);
-        /* every entry was released when the lookup left; the cache is gone
-         * (the sanitizers and valgrind check that nothing leaked) */
-        ck_assert_int_eq(r.freed, 4);
-        ck_assert_int_eq(r.evicted, 4);
-    }
+    in_both_modes(retain_frees_cache);
 }
 END_TEST
 
+static void get_from_callback(unsigned flags)
+{
+    rctx r;
+    wc_cache *c = r_cache(&r, flags, WC_POLICY_LRU, 4);
+    void *v = NULL;
+    char order[64];
+    size_t len = 0;
+    wc_iter it;
+    wc_item item;
+    /* the put evicts key 0 (LRU); its on_evict looks up key 2 (depth
+     * 1: the general path), a hit that moves 2 to the front */
+    r.nested_key = 2;
+    keys[4] = 4;
+    ck_assert_int_eq(wc_put(c, NULL, 4, &keys[4], &r_vals[4], 1), WC_OK);
+    ck_assert_int_eq(r.evicted, 1);
+    ck_assert_int_eq(r.nested_rc, WC_OK);
+    ck_assert_int_eq(r_freed[0], 1);
+    ck_assert_int_eq(r.retained, 1);
+    order[0] = '\0';
+    wc_iter_init(&it, c);
+    while (wc_iter_next(&it, &item) == 1)
+        len += (size_t)snprintf(order + len, sizeof order - len, "%d",
+                                *(const int *)item.key);
+    ck_assert_str_eq(order, "2431");
+    /* a fast hit at depth 0 afterwards */
+    ck_assert_int_eq(wc_get(c, NULL, 3, &keys[3], &v), WC_OK);
+    ck_assert_ptr_eq(v, &r_vals[3]);
+    ck_assert_int_eq(wc_cache_free(c), WC_OK);
+    ck_assert_int_eq(r.freed, 5);
+}
+
 START_TEST(test_fast_get_from_callback)
 {
-    int ts;
-    for (ts = 0; ts < 2; ts++) {
-        rctx r;
-        wc_cache *c = r_cache(&r, ts ? WC_THREAD_SAFE : 0u, WC_POLICY_LRU, 4);
-        void *v = NULL;
-        char order[64];
-        size_t len = 0;
-        wc_iter it;
-        wc_item item;
-        /* the put evicts key 0 (LRU); its on_evict looks up key 2 (depth
-         * 1: the general path), a hit that moves 2 to the front */
-        r.nested_key = 2;
-        keys[4] = 4;
-        ck_assert_int_eq(wc_put(c, NULL, 4, &keys[4], &r_vals[4], 1), WC_OK);
-        ck_assert_int_eq(r.evicted, 1);
-        ck_assert_int_eq(r.nested_rc, WC_OK);
-        ck_assert_int_eq(r_freed[0], 1);
-        ck_assert_int_eq(r.retained, 1);
-        order[0] = '\0';
-        wc_iter_init(&it, c);
-        while (wc_iter_next(&it, &item) == 1)
-            len += (size_t)snprintf(order + len, sizeof order - len, "%d",
-                                    *(const int *)item.key);
-        ck_assert_str_eq(order, "2431");
-        /* a fast hit at depth 0 afterwards */
-        ck_assert_int_eq(wc_get(c, NULL, 3, &keys[3], &v), WC_OK);
-        ck_assert_ptr_eq(v, &r_vals[3]);
-        ck_assert_int_eq(wc_cache_free(c), WC_OK);
-        ck_assert_int_eq(r.freed, 5);
-    }
+    in_both_modes(get_from_callback);
 }
 END_TEST
 
