@@ -2,13 +2,19 @@
  * bench.c - wc_bench: micro-benchmarks of the weakcache C core against a bare
  * uthash table (the data structure the library is built on).
  *
- *   wc_bench [--quick]
+ *   wc_bench [--quick | --callgrind[=N]]
  *
- * a) get-hit latency at 1k, 64k and 1M entries: wc_get() with a precomputed
- *    64-bit hash and integer keys (stored in the key pointer, or boxed in a
- *    malloc'ed uint64_t) vs HASH_FIND_BYHASHVALUE on a uthash table holding
- *    the same keys (no LRU update), plus uthash's delete+add move-to-front
- *    for reference. Random access order, interleaved rounds, medians.
+ * a) get-hit time at 1k, 64k and 1M entries, independent lookups: wc_get()
+ *    (LRU, SIEVE, each also WC_THREAD_SAFE) with a precomputed 64-bit hash
+ *    and integer keys (stored in the key pointer, or boxed in a malloc'ed
+ *    uint64_t) vs HASH_FIND_BYHASHVALUE on a uthash table holding the same
+ *    keys under the cache's own hash values (wc__debug_hashv: same buckets,
+ *    same chains), plus uthash's delete+add move-to-front for reference.
+ *    Random access order, interleaved rounds, medians.
+ * a2) the same lookups made dependent (each probe waits for the previous
+ *    hit's value): the latency of one hit.
+ * e) hits with owners: three owner layouts x raw/mixed key hashes, with
+ *    uthash's noexpand flag checked in every cell.
  * b) miss + insert + evict throughput on a full cache of 64k entries vs uthash
  *    doing HASH_FIND + HASH_ADD + HASH_DELETE of the oldest entry (the LRU
  *    pattern from the uthash user guide).
@@ -18,7 +24,9 @@
  *    wc_allocator (requested bytes and glibc chunk bytes); caller's key
  *    payloads are allocated with plain malloc and not counted.
  *
- * Build it with the release preset for meaningful numbers:
+ * --callgrind=N runs only a) at N entries, one round, for
+ * bench/c/callgrind.sh (instructions per hit). Build it with the release
+ * preset for meaningful numbers:
  *   cmake --preset release && cmake --build --preset release --target wc_bench
  *   ./build/release/bench/c/wc_bench
  */
