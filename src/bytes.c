@@ -149,8 +149,8 @@ int wc_bytes_lookup(wc_cache *cache, wc_owner *owner, const void *key,
         *value_out = NULL;
     if (r != WC_OK || value_out == NULL)
         return WC_EINVAL;
-    return wc__get(cache, owner, wc_hash_bytes(key, len, 0), &probe, value_out,
-                   hint, 0);
+    return wc__bytes_get(cache, owner, wc_hash_bytes(key, len, 0), &probe,
+                         value_out, hint);
 }
 
 int wc_bytes_get(wc_cache *cache, wc_owner *owner, const void *key, size_t len,

@@ -65,6 +65,29 @@
  * wc_cache_clear_owner walk only that owner's list; LRU eviction takes
  * sentinel.next, SIEVE eviction clears at most one pass of visited bits.
  *
+ * HIT PATH
+ * ========
+ * wc_get/wc_lookup/wc_peek (and the bytes layer's lookups) first try a fast
+ * path (get_quick) that skips enter()/leave(): it applies when the cache has
+ * no ttl (no clock call) and no call in progress on it (depth 0, which also
+ * means not closing: wc_cache_free at depth 0 never returns with the cache
+ * alive). On a cache that is not thread-safe one test of the flags and
+ * depth decides; a thread-safe cache takes its lock first and tests under
+ * it. The fast path mixes the hash once, walks the chain comparing hashv,
+ * owner and key pointers, and on a hit sets the visited bit (SIEVE) or
+ * relinks (LRU) and counts it; a miss is counted too. It unlinks nothing,
+ * so there is nothing to drain, and it calls no user callback itself:
+ *  - an entry that needs the user's `equal` (keys not identical) hands over
+ *    to the general path (enter, lookup with the restart rule, leave), which
+ *    walks the chain again from the start;
+ *  - retain_value on a hit: the call is entered (depth 1) just before the
+ *    callback and leaves through leave(), as rule 5 requires;
+ *  - the bytes layer's `equal` is its own memcmp, which never re-enters: the
+ *    fast path calls it directly.
+ * The fast part is inlined into each public function and everything else is
+ * out of line behind tail calls, so the common case has no register spills.
+ * Instructions per hit: bench/c/callgrind.sh, docs/benchmarks.md.
+ *
  * RE-ENTRANCY
  * ===========
  * Callbacks (ops->equal, free_key, free_value, retain_value, on_evict) may
@@ -121,6 +144,11 @@
  *
  * THREADS
  * =======
+ * A thread-safe cache's lock is the caller's wc_lock hooks, or the built-in
+ * recursive lock: a default pthread mutex, the holder's identity (the
+ * address of a thread-local byte, atomic, read by waiters) and a recursion
+ * count that only the holder touches (mutex_lock/mutex_unlock), called
+ * directly rather than through hooks.
  * Lock order, outermost first: cache lock (recursive, held for a whole API
  * call, callbacks included, on thread-safe caches only), then owner lock
  * (a spin lock on the atomic byte in wc_owner, held only around reads and
@@ -136,7 +164,7 @@
  * owner lock can be dropped before the entries are unlinked.
  */
 #if !defined(_POSIX_C_SOURCE) && !defined(_WIN32)
-#define _POSIX_C_SOURCE 200809L   /* recursive mutexes, sched_yield */
+#define _POSIX_C_SOURCE 200809L   /* pthread mutexes, sched_yield */
 #endif
 #include "internal.h"
 #include "debug.h"
@@ -170,6 +198,19 @@ _Static_assert(sizeof(atomic_uchar) == 1 && ATOMIC_CHAR_LOCK_FREE == 2,
 #define WC__TLS __declspec(thread)
 #else
 #define WC__TLS _Thread_local
+#endif
+
+/* Inlining of the hit path (HIT PATH above): the fast part goes into each
+ * public lookup function, the general part stays out of line, so that the
+ * common case has no register spills for code it does not run. */
+#if defined(__GNUC__) || defined(__clang__)
+#define WC__ALWAYS_INLINE inline __attribute__((always_inline))
+#define WC__NOINLINE __attribute__((noinline))
+#define WC__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define WC__ALWAYS_INLINE inline
+#define WC__NOINLINE
+#define WC__UNLIKELY(x) (x)
 #endif
 
 /* hh.hashv of a graveyard entry: cause in the low byte, then flags */
@@ -207,31 +248,32 @@ static uint64_t *entry_deadline(wc__entry *e)
 /* Hashing                                                             */
 /* ------------------------------------------------------------------ */
 
-/* The 32-bit hashv of (owner, key). Each input is mixed on its own before
- * they are combined, so that the combination cannot cancel: XOR-ing raw
- * inputs first (h ^ addr) makes distinct pairs collide exactly whenever
- * h1 ^ h2 == a1 ^ a2, which small ints and aligned addresses do all the
- * time, and keys whose full 32-bit hashv collide are never split by uthash's
- * doublings (it then stops expanding for good, see uthash_noexpand_fyi).
- *  - the key hash: h ^ h >> 31, then a multiply by an odd constant, is a
- *    bijection on 64 bits (distinct caller hashes stay distinct) that moves
- *    small ints' entropy into the high bits;
- *  - the owner address: the same kind of bijection with another constant
- *    (0 for unowned entries);
- *  - the two are XOR-ed (a collision now needs two unrelated 64-bit mixes
- *    to differ by exactly the XOR of the other two: chance 2^-64 per pair)
- *    and the result goes through a last multiply; uthash gets the high 32
- *    bits, which depend on every input bit, and takes bucket indexes from
- *    their low bits.
- * Three multiplies, two of them independent: a few cycles on a hit. */
+/* The 32-bit hashv of (owner, key). Each input goes through its own
+ * bijection before they are combined, so that the combination cannot
+ * cancel: XOR-ing raw inputs (h ^ addr) makes distinct pairs collide exactly
+ * whenever h1 ^ h2 == a1 ^ a2, which small ints and aligned addresses do
+ * all the time, and keys whose full 32-bit hashv collide are never split by
+ * uthash's doublings (it then stops expanding for good, see
+ * uthash_noexpand_fyi).
+ *  - the key hash and the owner address are each multiplied by an odd
+ *    constant (a bijection on 64 bits: distinct inputs stay distinct), with
+ *    different constants, and XOR-ed: a collision now needs two unrelated
+ *    products to differ by exactly the XOR of two others (chance about
+ *    2^-60 per pair; unowned entries use address 0);
+ *  - x ^ x >> 32 folds the high half, which the products fill from every
+ *    input bit, into the low half, and a last multiply (Fibonacci hashing)
+ *    spreads it: uthash gets the high 32 bits, which depend on every input
+ *    bit, and takes bucket indexes from their low bits.
+ * Three multiplies, two of them independent: about ten instructions on a
+ * hit (the hit path computes it once; the general path reuses it). tests/c/
+ * test_hash.c checks the structured inputs this has to survive (small ints,
+ * negative ints, integral floats, address hashes, many owners). */
 static inline uint32_t mix_hash(uint64_t h, const void *owner)
 {
-    uint64_t o = (uint64_t)(uintptr_t)owner;
-    o = (o ^ (o >> 29)) * 0xBF58476D1CE4E5B9ull;
-    h = (h ^ (h >> 31)) * 0x94D049BB133111EBull;
-    h ^= o ^ (o >> 32);
-    h = (h ^ (h >> 29)) * 0x9E3779B97F4A7C15ull;
-    return (uint32_t)(h >> 32);
+    uint64_t x = h * 0x94D049BB133111EBull ^
+                 (uint64_t)(uintptr_t)owner * 0xBF58476D1CE4E5B9ull;
+    x ^= x >> 32;
+    return (uint32_t)((x * 0x9E3779B97F4A7C15ull) >> 32);
 }
 
 /* ------------------------------------------------------------------ */
@@ -265,37 +307,79 @@ static void owner_unlock(const wc_owner *owner)
 }
 
 #ifdef WC_HAVE_PTHREADS
-static int mutex_lock(void *ctx, int wait)
+/* The built-in recursive lock (WC_THREAD_SAFE without hooks): a default
+ * pthread mutex plus the holder's identity and recursion count, cheaper
+ * than a PTHREAD_MUTEX_RECURSIVE one. A thread is identified by the address
+ * of its own thread-local byte. The holder is atomic because other threads
+ * read it while they wait; it equals a thread's tag only while that thread
+ * holds the mutex (it stores it after locking and clears it before
+ * unlocking, and a thread always sees its own last store), so the relaxed
+ * load can only answer "it is me" to the holder. mutex_count is only ever
+ * touched by the holder. */
+static WC__TLS char tls_thread_tag;
+
+static int mutex_lock(wc_cache *cache, int wait)
 {
-    pthread_mutex_t *m = ctx;
-    if (wait)
-        return pthread_mutex_lock(m) == 0;
-    return pthread_mutex_trylock(m) == 0;
+    uintptr_t self = (uintptr_t)(void *)&tls_thread_tag;
+    if (atomic_load_explicit(&cache->mutex_holder, memory_order_relaxed) == self) {
+        cache->mutex_count++;
+        return 1;
+    }
+    if (wait ? pthread_mutex_lock(&cache->mutex) != 0
+             : pthread_mutex_trylock(&cache->mutex) != 0)
+        return 0;
+    atomic_store_explicit(&cache->mutex_holder, self, memory_order_relaxed);
+    cache->mutex_count = 1;
+    return 1;
 }
 
-static void mutex_unlock(void *ctx)
+static void mutex_unlock(wc_cache *cache)
 {
-    pthread_mutex_unlock((pthread_mutex_t *)ctx);
+    if (--cache->mutex_count == 0) {
+        atomic_store_explicit(&cache->mutex_holder, 0, memory_order_relaxed);
+        pthread_mutex_unlock(&cache->mutex);
+    }
 }
 #endif
 
+/* Lock hooks are called only for WC__F_HOOKS caches; the built-in lock is
+ * called directly (no indirection on the hit path). */
 static void cache_lock(wc_cache *cache)
 {
-    if (cache->flags & WC__F_LOCKED)
+    if (cache->flags & WC__F_LOCKED) {
+#ifdef WC_HAVE_PTHREADS
+        if (!(cache->flags & WC__F_HOOKS)) {
+            (void)mutex_lock(cache, 1);
+            return;
+        }
+#endif
         (void)cache->lock.lock(cache->lock.ctx, 1);
+    }
 }
 
 static int cache_trylock(wc_cache *cache)
 {
-    if (cache->flags & WC__F_LOCKED)
+    if (cache->flags & WC__F_LOCKED) {
+#ifdef WC_HAVE_PTHREADS
+        if (!(cache->flags & WC__F_HOOKS))
+            return mutex_lock(cache, 0);
+#endif
         return cache->lock.lock(cache->lock.ctx, 0);
+    }
     return 1;
 }
 
 static void cache_unlock(wc_cache *cache)
 {
-    if (cache->flags & WC__F_LOCKED)
+    if (cache->flags & WC__F_LOCKED) {
+#ifdef WC_HAVE_PTHREADS
+        if (!(cache->flags & WC__F_HOOKS)) {
+            mutex_unlock(cache);
+            return;
+        }
+#endif
         cache->lock.unlock(cache->lock.ctx);
+    }
 }
 
 int wc_cache_lock(wc_cache *cache)
@@ -612,9 +696,9 @@ static int lookup(wc_cache *cache, const wc_owner *owner, uint32_t hashv,
 }
 
 /* Make e the most recently used entry (LRU). */
-static void lru_touch(wc_cache *cache, wc__entry *e)
+static inline void lru_touch(wc_cache *cache, wc__entry *e)
 {
-    UT_hash_table *tbl = cache->head->hh.tbl;
+    UT_hash_table *tbl = cache->sentinel.hh.tbl;   /* = cache->head->hh.tbl */
     wc__entry *prev, *next;
     if (tbl->tail == &e->hh)
         return;
@@ -622,11 +706,19 @@ static void lru_touch(wc_cache *cache, wc__entry *e)
     next = e->hh.next;   /* never NULL: e is not the tail */
     prev->hh.next = next;
     next->hh.prev = prev;
-    e->hh.prev = ELMT_FROM_HH(tbl, tbl->tail);
+    e->hh.prev = (wc__entry *)(void *)tbl->tail;   /* hho is 0: handle = element */
     e->hh.next = NULL;
     tbl->tail->next = e;
     tbl->tail = &e->hh;
     cache->moves++;
+}
+
+/* Copy the table's bucket array and mask into the cache (hit path). */
+static void index_refresh(wc_cache *cache)
+{
+    const UT_hash_table *tbl = cache->sentinel.hh.tbl;
+    cache->buckets = tbl->buckets;
+    cache->bucket_mask = tbl->num_buckets - 1u;
 }
 
 /* The cache's time: the highest value its clock has returned. */
@@ -786,6 +878,8 @@ int wc__cache_new(const wc_config *config, wc_cache **out)
     cache->max_weight = config->max_weight;
     if (config->ops != NULL)
         cache->ops = *config->ops;
+    if (cache->ops.retain_value != NULL)
+        cache->flags |= WC__F_RETAIN;
     cache->ctx = config->ops_ctx;
     if (config->policy == WC_POLICY_SIEVE)
         cache->flags |= WC__F_SIEVE;
@@ -796,27 +890,18 @@ int wc__cache_new(const wc_config *config, wc_cache **out)
         cache->clock_ctx = config->clock_ctx;
     }
     if (config->lock != NULL) {
-        cache->flags |= WC__F_LOCKED;
+        cache->flags |= WC__F_LOCKED | WC__F_HOOKS;
         cache->lock = *config->lock;
     }
 #ifdef WC_HAVE_PTHREADS
     else if (config->flags & WC_THREAD_SAFE) {
-        pthread_mutexattr_t attr;
-        int ok = pthread_mutexattr_init(&attr) == 0;
-        if (ok) {
-            ok = pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE) == 0 &&
-                 pthread_mutex_init(&cache->mutex, &attr) == 0;
-            pthread_mutexattr_destroy(&attr);
-        }
-        if (!ok) {
+        if (pthread_mutex_init(&cache->mutex, NULL) != 0) {
             alloc->free(alloc->ctx, cache, sizeof *cache);
             return WC_ENOMEM;
         }
+        atomic_init(&cache->mutex_holder, 0);
         cache->has_mutex = 1;
         cache->flags |= WC__F_LOCKED;
-        cache->lock.lock = mutex_lock;
-        cache->lock.unlock = mutex_unlock;
-        cache->lock.ctx = &cache->mutex;
     }
 #endif
 
@@ -831,6 +916,7 @@ int wc__cache_new(const wc_config *config, wc_cache **out)
         return WC_ENOMEM;
     }
     cache->head = head;
+    index_refresh(cache);
     *out = cache;
     return WC_OK;
 }
@@ -896,14 +982,52 @@ int wc_cache_free(wc_cache *cache)
 /* Get, put, remove, clear                                             */
 /* ------------------------------------------------------------------ */
 
-int wc__get(wc_cache *cache, wc_owner *owner, uint64_t hash, const void *key,
-            void **value_out, wc_hint *hint, int peek)
+/* Fill *hint (if any) for wc_put_hint (rule 3). hint->wc__hash was stored
+ * on entry (hint_start), so that no function of the hit path needs more
+ * than six arguments (the calls out of the fast path are tail calls). */
+static inline void hint_start(wc_hint *hint, wc_owner *owner, uint64_t hash)
+{
+    if (hint != NULL) {
+        hint->wc__owner = owner;
+        hint->wc__hash = hash;
+    }
+}
+
+static inline void hint_fill(wc_cache *cache, wc_hint *hint, int found)
+{
+    if (hint != NULL) {
+        hint->wc__cache = cache;
+        hint->wc__version = cache->version;
+        hint->wc__found = (unsigned)found;
+    }
+}
+
+/* A hit counts as a use: SIEVE sets the visited bit (only if clear, so that
+ * a hot entry's cache line is not written again), LRU relinks. */
+static inline void entry_touch(wc_cache *cache, wc__entry *e)
+{
+    if (cache->flags & WC__F_SIEVE) {
+        if (!(e->hh.keylen & VISITED))
+            e->hh.keylen |= VISITED;
+    } else {
+        lru_touch(cache, e);
+    }
+}
+
+/* The general lookup: enter() (the lock already held), lookup, leave().
+ * *value_out is NULL. */
+static WC__ALWAYS_INLINE int get_slow(wc_cache *cache, wc_owner *owner,
+                                      uint32_t hashv, const void *key,
+                                      void **value_out, wc_hint *hint,
+                                      int peek)
 {
     wc__entry *e = NULL;
-    uint32_t hashv = mix_hash(hash, owner);
-    int r = enter(cache);
-    if (r != WC_OK)
-        return r;
+    int r;
+    if (cache->closing) {
+        cache_unlock(cache);
+        return WC_EBUSY;
+    }
+    cache->depth++;
     r = lookup(cache, owner, hashv, key, &e);
     if (r == 1 && (cache->flags & WC__F_TTL) && expired(e, cache_now(cache))) {
         if (!peek)
@@ -912,12 +1036,7 @@ int wc__get(wc_cache *cache, wc_owner *owner, uint64_t hash, const void *key,
     }
     if (r == 1) {
         if (!peek) {
-            if (cache->flags & WC__F_SIEVE) {
-                if (!(e->hh.keylen & VISITED))
-                    e->hh.keylen |= VISITED;
-            } else {
-                lru_touch(cache, e);
-            }
+            entry_touch(cache, e);
             cache->hits++;
         }
         *value_out = e->value;
@@ -929,45 +1048,178 @@ int wc__get(wc_cache *cache, wc_owner *owner, uint64_t hash, const void *key,
             cache->misses++;
         r = WC_NOTFOUND;
     }
-    if (hint != NULL) {
-        hint->wc__cache = cache;
-        hint->wc__owner = owner;
-        hint->wc__hash = hash;
-        hint->wc__version = cache->version;
-        hint->wc__found = r != WC_NOTFOUND;
-    }
+    hint_fill(cache, hint, r != WC_NOTFOUND);
     leave(cache);
     return r;
+}
+
+static WC__NOINLINE int get_slow_get(wc_cache *cache, wc_owner *owner,
+                                     uint32_t hashv, const void *key,
+                                     void **value_out, wc_hint *hint)
+{
+    return get_slow(cache, owner, hashv, key, value_out, hint, 0);
+}
+
+static WC__NOINLINE int get_slow_peek(wc_cache *cache, wc_owner *owner,
+                                      uint32_t hashv, const void *key,
+                                      void **value_out)
+{
+    return get_slow(cache, owner, hashv, key, value_out, NULL, 1);
+}
+
+/* A hit of the fast path on a cache with retain_value: the callback may
+ * call back into the cache, so from here on the call is entered (depth 1)
+ * and leaves through leave() (rule 5), which also releases the lock. */
+static WC__NOINLINE int hit_retain(wc_cache *cache, wc__entry *e,
+                                   wc_hint *hint)
+{
+    cache->depth = 1;
+    cache->ops.retain_value(cache->ctx, e->value);
+    hint_fill(cache, hint, 1);
+    leave(cache);
+    return WC_OK;
+}
+
+/* The fast path (HIT PATH in the block comment), for a cache with no call
+ * in progress (depth 0, hence not closing) and no ttl, its lock held if
+ * `locked`. No enter()/leave(): it unlinks nothing and runs no user
+ * callback itself; when one is needed it hands over by a tail call:
+ *  - an entry whose key needs the user's `equal` (which may re-enter the
+ *    cache): the general path, which walks the chain again, entered;
+ *  - retain_value on a hit: hit_retain, which enters first.
+ * `bytes`: the cache is a bytes cache, whose `equal` is the layer's own
+ * memcmp (it never re-enters): called here directly. */
+static WC__ALWAYS_INLINE int get_quick(wc_cache *cache, wc_owner *owner,
+                                       uint32_t hashv, const void *key,
+                                       void **value_out, wc_hint *hint,
+                                       int peek, int locked, int bytes,
+                                       int retain)
+{
+    UT_hash_handle *hh = cache->buckets[hashv & cache->bucket_mask].hh_head;
+    wc__entry *e;
+
+    for (; hh != NULL; hh = hh->hh_next) {
+        if (hh->hashv != hashv || (const void *)hh->tbl != (const void *)owner)
+            continue;
+        if (hh->key == key)
+            goto found;
+        if (bytes) {
+            if (cache->ops.equal(cache->ctx, hh->key, key) > 0)
+                goto found;
+        } else if (cache->ops.equal != NULL) {
+            *value_out = NULL;
+            return peek ? get_slow_peek(cache, owner, hashv, key, value_out)
+                        : get_slow_get(cache, owner, hashv, key, value_out, hint);
+        }
+    }
+    *value_out = NULL;
+    if (!peek)
+        cache->misses++;
+    hint_fill(cache, hint, 0);
+    if (locked)
+        cache_unlock(cache);
+    return WC_NOTFOUND;
+
+found:
+    e = (wc__entry *)(void *)hh;
+    if (!peek) {
+        entry_touch(cache, e);
+        cache->hits++;
+    }
+    *value_out = e->value;
+    if (retain)
+        return hit_retain(cache, e, hint);
+    hint_fill(cache, hint, 1);
+    if (locked)
+        cache_unlock(cache);
+    return WC_OK;
+}
+
+/* A thread-safe cache, or one with a ttl, retain_value or a call in
+ * progress: take the lock (if any), then the fast path if it applies, else
+ * the general one. */
+static WC__ALWAYS_INLINE int get_locked(wc_cache *cache, wc_owner *owner,
+                                        uint32_t hashv, const void *key,
+                                        void **value_out, wc_hint *hint,
+                                        int peek, int bytes)
+{
+    *value_out = NULL;
+    cache_lock(cache);
+    if (cache->depth == 0 && !(cache->flags & WC__F_TTL)) {
+        int retain = (cache->flags & WC__F_RETAIN) != 0;
+        if (cache->flags & WC__F_LOCKED)
+            return get_quick(cache, owner, hashv, key, value_out, hint, peek, 1,
+                             bytes, retain);
+        return get_quick(cache, owner, hashv, key, value_out, hint, peek, 0,
+                         bytes, retain);
+    }
+    return get_slow(cache, owner, hashv, key, value_out, hint, peek);
+}
+
+static WC__NOINLINE int get_locked_get(wc_cache *cache, wc_owner *owner,
+                                       uint32_t hashv, const void *key,
+                                       void **value_out, wc_hint *hint)
+{
+    return get_locked(cache, owner, hashv, key, value_out, hint, 0, 0);
+}
+
+static WC__NOINLINE int get_locked_peek(wc_cache *cache, wc_owner *owner,
+                                        uint32_t hashv, const void *key,
+                                        void **value_out)
+{
+    return get_locked(cache, owner, hashv, key, value_out, NULL, 1, 0);
+}
+
+/* The generic-key API (wc_get, wc_lookup, wc_peek), inlined into each: the
+ * fast path's test of the flags also refuses bytes caches. */
+static WC__ALWAYS_INLINE int get_api(wc_cache *cache, wc_owner *owner,
+                                     uint64_t hash, const void *key,
+                                     void **value_out, wc_hint *hint, int peek)
+{
+    uint32_t hashv;
+    if (value_out == NULL)
+        return WC_EINVAL;
+    if (cache == NULL) {
+        *value_out = NULL;
+        return WC_EINVAL;
+    }
+    hint_start(hint, owner, hash);
+    hashv = mix_hash(hash, owner);
+    if (!(cache->flags & (WC__F_BYTES | WC__F_LOCKED | WC__F_TTL | WC__F_RETAIN)) &&
+        cache->depth == 0)
+        return get_quick(cache, owner, hashv, key, value_out, hint, peek, 0, 0, 0);
+    if (cache->flags & WC__F_BYTES) {
+        *value_out = NULL;
+        return WC_EINVAL;
+    }
+    return peek ? get_locked_peek(cache, owner, hashv, key, value_out)
+                : get_locked_get(cache, owner, hashv, key, value_out, hint);
+}
+
+int wc__bytes_get(wc_cache *cache, wc_owner *owner, uint64_t hash,
+                  const void *key, void **value_out, wc_hint *hint)
+{
+    hint_start(hint, owner, hash);
+    return get_locked(cache, owner, mix_hash(hash, owner), key, value_out, hint,
+                      0, 1);
 }
 
 int wc_get(wc_cache *cache, wc_owner *owner, uint64_t hash, const void *key,
            void **value_out)
 {
-    if (value_out != NULL)
-        *value_out = NULL;
-    if (cache == NULL || value_out == NULL || (cache->flags & WC__F_BYTES))
-        return WC_EINVAL;
-    return wc__get(cache, owner, hash, key, value_out, NULL, 0);
+    return get_api(cache, owner, hash, key, value_out, NULL, 0);
 }
 
 int wc_lookup(wc_cache *cache, wc_owner *owner, uint64_t hash, const void *key,
               void **value_out, wc_hint *hint)
 {
-    if (value_out != NULL)
-        *value_out = NULL;
-    if (cache == NULL || value_out == NULL || (cache->flags & WC__F_BYTES))
-        return WC_EINVAL;
-    return wc__get(cache, owner, hash, key, value_out, hint, 0);
+    return get_api(cache, owner, hash, key, value_out, hint, 0);
 }
 
 int wc_peek(wc_cache *cache, wc_owner *owner, uint64_t hash, const void *key,
             void **value_out)
 {
-    if (value_out != NULL)
-        *value_out = NULL;
-    if (cache == NULL || value_out == NULL || (cache->flags & WC__F_BYTES))
-        return WC_EINVAL;
-    return wc__get(cache, owner, hash, key, value_out, NULL, 1);
+    return get_api(cache, owner, hash, key, value_out, NULL, 1);
 }
 
 int wc__put(wc_cache *cache, const wc_hint *hint, wc_owner *owner,
@@ -1026,6 +1278,7 @@ int wc__put(wc_cache *cache, const wc_hint *hint, wc_owner *owner,
     e->value = value;
     head = cache->head;
     HASH_ADD_KEYPTR_BYHASHVALUE(hh, head, key, weight, hashv, e);
+    index_refresh(cache);   /* the add may have doubled the buckets */
     if (e->hh.tbl == NULL) {   /* bucket expansion failed; uthash rolled back */
         if (g != NULL && g->entries.next == &g->entries)
             group_release(cache, g);   /* the group was new and is empty */
@@ -1402,6 +1655,11 @@ void wc__debug_table(const wc_cache *cache_in, wc__table_info *out)
         if (tbl->buckets[i].count > out->max_chain)
             out->max_chain = tbl->buckets[i].count;
     cache_unlock(cache);
+}
+
+uint32_t wc__debug_hashv(uint64_t hash, const wc_owner *owner)
+{
+    return mix_hash(hash, owner);
 }
 
 size_t wc_cache_size(const wc_cache *cache_in)

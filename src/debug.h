@@ -18,4 +18,10 @@ typedef struct wc__table_info {
 /* Walks every bucket: O(buckets). cache and out borrowed, not NULL. */
 void wc__debug_table(const wc_cache *cache, wc__table_info *out);
 
+/* The 32-bit uthash hashv the cache stores for (owner, caller hash): lets
+ * the benchmark build its bare-uthash baseline with the very same bucket
+ * layout as the cache, so that a comparison measures the cache's own work
+ * and not the luck of two different tables' doublings. owner may be NULL. */
+uint32_t wc__debug_hashv(uint64_t hash, const wc_owner *owner);
+
 #endif /* WC_DEBUG_H */

@@ -54,13 +54,19 @@ enum {
     WC__F_BYTES = 1u,        /* made by the bytes layer: generic API refused */
     WC__F_LOCKED = 2u,       /* thread-safe: calls take the cache's lock */
     WC__F_SIEVE = 4u,        /* SIEVE policy (else LRU) */
-    WC__F_TTL = 8u           /* entries carry a deadline */
+    WC__F_TTL = 8u,          /* entries carry a deadline */
+    WC__F_HOOKS = 16u,       /* WC__F_LOCKED through the caller's wc_lock */
+    WC__F_RETAIN = 32u       /* ops.retain_value is set (hit path gate) */
 };
 
 struct wc_cache {
     wc__entry *head;             /* always &sentinel: uthash's "head" */
     unsigned flags;              /* WC__F_* */
     unsigned depth;              /* API calls in progress on this cache */
+    /* uthash's bucket array and its size - 1, copied after every HASH_ADD
+     * (the only operation that moves them) for the hit path: one load less */
+    UT_hash_bucket *buckets;
+    unsigned bucket_mask;
     int closing;                 /* wc_cache_free() has been called */
     int free_pending;            /* ... from a callback: the outermost call frees */
     size_t max_entries;
@@ -83,9 +89,14 @@ struct wc_cache {
     uint64_t (*now)(void *ctx);
     void *clock_ctx;
     /* locking */
-    wc_lock lock;                /* hooks; built-in: the mutex below */
+    wc_lock lock;                /* the caller's hooks (WC__F_HOOKS) */
 #ifdef WC_HAVE_PTHREADS
+    /* the built-in recursive lock: a plain mutex, its holder (the address
+     * of a thread-local byte of the holding thread, 0 if none) and the
+     * holder's recursion count */
     pthread_mutex_t mutex;
+    _Atomic(uintptr_t) mutex_holder;
+    unsigned mutex_count;
     int has_mutex;
 #endif
     wc_allocator alloc;
@@ -99,9 +110,10 @@ void wc__free(wc_cache *cache, void *ptr, size_t size);
 extern const wc_allocator wc__default_allocator;
 
 /* The API functions without the check that refuses bytes caches; bytes.c
- * calls these. Same contracts as the public functions. */
-int wc__get(wc_cache *cache, wc_owner *owner, uint64_t hash, const void *key,
-            void **value_out, wc_hint *hint, int peek);
+ * calls these. Same contracts as the public functions. wc__bytes_get is
+ * wc_lookup for a bytes cache (key: a wc_bytes_key probe, hint may be NULL). */
+int wc__bytes_get(wc_cache *cache, wc_owner *owner, uint64_t hash,
+                  const void *key, void **value_out, wc_hint *hint);
 int wc__put(wc_cache *cache, const wc_hint *hint, wc_owner *owner,
             uint64_t hash, void *key, void *value, uint32_t weight);
 int wc__remove(wc_cache *cache, wc_owner *owner, uint64_t hash,

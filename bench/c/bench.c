@@ -2,13 +2,19 @@
  * bench.c - wc_bench: micro-benchmarks of the weakcache C core against a bare
  * uthash table (the data structure the library is built on).
  *
- *   wc_bench [--quick]
+ *   wc_bench [--quick | --callgrind[=N]]
  *
- * a) get-hit latency at 1k, 64k and 1M entries: wc_get() with a precomputed
- *    64-bit hash and integer keys (stored in the key pointer, or boxed in a
- *    malloc'ed uint64_t) vs HASH_FIND_BYHASHVALUE on a uthash table holding
- *    the same keys (no LRU update), plus uthash's delete+add move-to-front
- *    for reference. Random access order, interleaved rounds, medians.
+ * a) get-hit time at 1k, 64k and 1M entries, independent lookups: wc_get()
+ *    (LRU, SIEVE, each also WC_THREAD_SAFE) with a precomputed 64-bit hash
+ *    and integer keys (stored in the key pointer, or boxed in a malloc'ed
+ *    uint64_t) vs HASH_FIND_BYHASHVALUE on a uthash table holding the same
+ *    keys under the cache's own hash values (wc__debug_hashv: same buckets,
+ *    same chains), plus uthash's delete+add move-to-front for reference.
+ *    Random access order, interleaved rounds, medians.
+ * a2) the same lookups made dependent (each probe waits for the previous
+ *    hit's value): the latency of one hit.
+ * e) hits with owners: three owner layouts x raw/mixed key hashes, with
+ *    uthash's noexpand flag checked in every cell.
  * b) miss + insert + evict throughput on a full cache of 64k entries vs uthash
  *    doing HASH_FIND + HASH_ADD + HASH_DELETE of the oldest entry (the LRU
  *    pattern from the uthash user guide).
@@ -18,13 +24,17 @@
  *    wc_allocator (requested bytes and glibc chunk bytes); caller's key
  *    payloads are allocated with plain malloc and not counted.
  *
- * Build it with the release preset for meaningful numbers:
+ * --callgrind=N runs only a) at N entries, one round, for
+ * bench/c/callgrind.sh (instructions per hit). Build it with the release
+ * preset for meaningful numbers:
  *   cmake --preset release && cmake --build --preset release --target wc_bench
  *   ./build/release/bench/c/wc_bench
  */
 #define _POSIX_C_SOURCE 200809L
 
 #include <weakcache.h>
+
+#include "debug.h" /* wc__debug_hashv, wc__debug_table (static library) */
 
 #include <inttypes.h>
 #include <stdint.h>
@@ -239,7 +249,8 @@ typedef struct params {
     size_t churn_ops;    /* operations per round in b) */
     int release_reps;    /* releases per cache in c) */
     size_t mem_entries;  /* entries in d) */
-    int callgrind;       /* --callgrind: only a), 65536 entries, one round */
+    int callgrind;       /* --callgrind[=N]: only a), N entries, one round */
+    size_t callgrind_n;  /* N: 1000, 65536 (default) or 1000000 */
 } params;
 
 /* ------------------------------------------------------------------ */
@@ -256,10 +267,14 @@ typedef struct params {
  *              ops->equal dereferences both (one more memory access per hit).
  * The goal (<= 1.3x) is stated for WC_INTKEY / UT_FIND. */
 enum { UT_FIND, UT_LRU, WC_INTKEY, WC_BOXED, WC_SIEVE, WC_LOCKED,
-       WC_SIEVE_LOCKED, HIT_VARIANTS };
+       WC_SIEVE_LOCKED, THROUGHPUT_VARIANTS,
+       UT_FIND_LAT = THROUGHPUT_VARIANTS, WC_LRU_LAT, WC_SIEVE_LAT,
+       WC_LRU_TS_LAT, WC_SIEVE_TS_LAT, HIT_VARIANTS };
 static const char *const hit_names[HIT_VARIANTS] = {
     "uthash find", "uthash LRU", "wc LRU int", "wc LRU boxed", "wc SIEVE int",
-    "wc LRU int+ts", "wc SIEVE int+ts"};
+    "wc LRU int+ts", "wc SIEVE int+ts",
+    "uthash find", "wc LRU int", "wc SIEVE int", "wc LRU int+ts",
+    "wc SIEVE int+ts"};
 /* WC_SIEVE: WC_INTKEY on a WC_POLICY_SIEVE cache (the <= 1.3x goal);
  * WC_LOCKED / WC_SIEVE_LOCKED: the same caches created WC_THREAD_SAFE,
  * single-threaded: the cost of the lock on a hit. */
@@ -267,12 +282,14 @@ static const char *const hit_names[HIT_VARIANTS] = {
 typedef struct hit_result {
     size_t n;
     double ns[HIT_VARIANTS];
+    size_t buckets, ut_buckets;   /* the SIEVE cache's table, the baseline's */
 } hit_result;
 
 typedef struct hit_setup {
     size_t n;
     const uint64_t *probe;   /* probe keys 1..n, contiguous */
     const uint64_t *hashes;  /* precomputed 64-bit hashes */
+    const uint64_t *ut_hashes; /* the cache's hashv of each (wc__debug_hashv) */
     const uint32_t *seq;     /* random access order */
     ut_node *find_head;      /* table for UT_FIND */
     ut_node *lru_head;       /* table for UT_LRU (reordered by the test) */
@@ -289,9 +306,89 @@ static int intkey_equal(void *ctx, const void *stored, const void *probe)
 
 static const wc_ops g_intkey_ops = {.equal = intkey_equal};
 
-/* One loop per kind of lookup, not inlined, so that callgrind can count
- * each one's instructions (bench/c/callgrind.sh). */
-__attribute__((noinline)) static uintptr_t hits_wc_int(wc_cache *c,
+/* One loop per kind of lookup, not inlined, so that callgrind counts each
+ * one's instructions (bench/c/callgrind.sh). Every loop, the baseline's
+ * included, does the same bench-side work per hit: read seq[j], then
+ * hashes[i] and probe[i] (the baseline reads probe[i] through the key
+ * compare), add the value to a sum.
+ *
+ * `dep` (the latency loops, a2): the index of each probe also depends on
+ * the value the previous hit returned (AND-ed with a zero the compiler
+ * cannot see), so a lookup cannot start before the previous one has
+ * finished: time per hit is then the latency of one hit, where the
+ * independent loops (a) measure how many hits overlap in the CPU. */
+static volatile uintptr_t g_zero; /* always 0; the compiler cannot know */
+
+static inline __attribute__((always_inline)) uintptr_t hits_wc_loop(
+    wc_cache *c, const uint64_t *probe, const uint64_t *hashes,
+    const uint32_t *seq, size_t m, size_t *missing, int dep)
+{
+    uintptr_t sum = 0, prev = 0, zero = dep ? g_zero : 0;
+    for (size_t j = 0; j < m; j++) {
+        uint32_t i = seq[j] + (uint32_t)(prev & zero);
+        void *v;
+        if (wc_get(c, NULL, hashes[i], (const void *)(uintptr_t)probe[i], &v) == WC_OK)
+            sum += (uintptr_t)v;
+        else
+            (*missing)++;
+        prev = (uintptr_t)v;
+    }
+    return sum;
+}
+
+static inline __attribute__((always_inline)) uintptr_t hits_ut_loop(
+    ut_node *head, const uint64_t *probe, const uint64_t *hashes,
+    const uint32_t *seq, size_t m, size_t *missing, int dep)
+{
+    uintptr_t sum = 0, prev = 0, zero = dep ? g_zero : 0;
+    for (size_t j = 0; j < m; j++) {
+        uint32_t i = seq[j] + (uint32_t)(prev & zero);
+        ut_node *n;
+        void *v = NULL;
+        HASH_FIND_BYHASHVALUE(hh, head, &probe[i], sizeof(uint64_t),
+                              (unsigned)hashes[i], n);
+        if (n != NULL) {
+            v = n->value;
+            sum += (uintptr_t)v;
+        } else {
+            (*missing)++;
+        }
+        prev = (uintptr_t)v;
+    }
+    return sum;
+}
+
+#define HITS_WC_VARIANT(name, dep)                                            \
+    __attribute__((noinline)) static uintptr_t name(wc_cache *c,              \
+        const uint64_t *probe, const uint64_t *hashes, const uint32_t *seq,   \
+        size_t m, size_t *missing)                                            \
+    {                                                                         \
+        return hits_wc_loop(c, probe, hashes, seq, m, missing, dep);          \
+    }
+HITS_WC_VARIANT(hits_wc_lru, 0)
+HITS_WC_VARIANT(hits_wc_sieve, 0)
+HITS_WC_VARIANT(hits_wc_lru_ts, 0)
+HITS_WC_VARIANT(hits_wc_sieve_ts, 0)
+HITS_WC_VARIANT(lat_wc_lru, 1)
+HITS_WC_VARIANT(lat_wc_sieve, 1)
+HITS_WC_VARIANT(lat_wc_lru_ts, 1)
+HITS_WC_VARIANT(lat_wc_sieve_ts, 1)
+
+__attribute__((noinline)) static uintptr_t hits_ut_find(ut_node *head,
+    const uint64_t *probe, const uint64_t *hashes, const uint32_t *seq,
+    size_t m, size_t *missing)
+{
+    return hits_ut_loop(head, probe, hashes, seq, m, missing, 0);
+}
+
+__attribute__((noinline)) static uintptr_t lat_ut_find(ut_node *head,
+    const uint64_t *probe, const uint64_t *hashes, const uint32_t *seq,
+    size_t m, size_t *missing)
+{
+    return hits_ut_loop(head, probe, hashes, seq, m, missing, 1);
+}
+
+__attribute__((noinline)) static uintptr_t hits_wc_boxed(wc_cache *c,
     const uint64_t *probe, const uint64_t *hashes, const uint32_t *seq,
     size_t m, size_t *missing)
 {
@@ -299,7 +396,7 @@ __attribute__((noinline)) static uintptr_t hits_wc_int(wc_cache *c,
     for (size_t j = 0; j < m; j++) {
         uint32_t i = seq[j];
         void *v;
-        if (wc_get(c, NULL, hashes[i], (const void *)(uintptr_t)probe[i], &v) == WC_OK)
+        if (wc_get(c, NULL, hashes[i], &probe[i], &v) == WC_OK)
             sum += (uintptr_t)v;
         else
             (*missing)++;
@@ -307,23 +404,22 @@ __attribute__((noinline)) static uintptr_t hits_wc_int(wc_cache *c,
     return sum;
 }
 
-__attribute__((noinline)) static uintptr_t hits_ut_find(ut_node *head,
-    const uint64_t *probe, const uint64_t *hashes, const uint32_t *seq,
-    size_t m, size_t *missing)
-{
-    uintptr_t sum = 0;
-    for (size_t j = 0; j < m; j++) {
-        uint32_t i = seq[j];
-        ut_node *n;
-        HASH_FIND_BYHASHVALUE(hh, head, &probe[i], sizeof(uint64_t),
-                              (unsigned)hashes[i], n);
-        if (n != NULL)
-            sum += (uintptr_t)n->value;
-        else
-            (*missing)++;
-    }
-    return sum;
-}
+/* The int-key variants: the loop and the cache (s->wc[]) each one runs. */
+typedef uintptr_t (*wc_loop_fn)(wc_cache *, const uint64_t *, const uint64_t *,
+                                const uint32_t *, size_t, size_t *);
+static const struct {
+    wc_loop_fn loop;
+    int cache;
+} wc_loops[HIT_VARIANTS] = {
+    [WC_INTKEY] = {hits_wc_lru, WC_INTKEY},
+    [WC_SIEVE] = {hits_wc_sieve, WC_SIEVE},
+    [WC_LOCKED] = {hits_wc_lru_ts, WC_LOCKED},
+    [WC_SIEVE_LOCKED] = {hits_wc_sieve_ts, WC_SIEVE_LOCKED},
+    [WC_LRU_LAT] = {lat_wc_lru, WC_INTKEY},
+    [WC_SIEVE_LAT] = {lat_wc_sieve, WC_SIEVE},
+    [WC_LRU_TS_LAT] = {lat_wc_lru_ts, WC_LOCKED},
+    [WC_SIEVE_TS_LAT] = {lat_wc_sieve_ts, WC_SIEVE_LOCKED},
+};
 
 static double time_hits(hit_setup *s, int variant, size_t m)
 {
@@ -334,41 +430,33 @@ static double time_hits(hit_setup *s, int variant, size_t m)
     double t0 = now_ns();
     switch (variant) {
     case UT_FIND:
-        sum = hits_ut_find(s->find_head, probe, hashes, seq, m, &missing);
+        sum = hits_ut_find(s->find_head, probe, s->ut_hashes, seq, m, &missing);
         break;
     case UT_LRU:
         for (size_t j = 0; j < m; j++) {
             uint32_t i = seq[j];
             ut_node *n;
             HASH_FIND_BYHASHVALUE(hh, s->lru_head, &probe[i], sizeof(uint64_t),
-                                  (unsigned)hashes[i], n);
+                                  (unsigned)s->ut_hashes[i], n);
             if (n != NULL) {
                 HASH_DELETE(hh, s->lru_head, n);
                 HASH_ADD_BYHASHVALUE(hh, s->lru_head, key, sizeof(uint64_t),
-                                     (unsigned)hashes[i], n);
+                                     (unsigned)s->ut_hashes[i], n);
                 sum += (uintptr_t)n->value;
             } else {
                 missing++;
             }
         }
         break;
-    case WC_INTKEY:
-    case WC_SIEVE:
-    case WC_LOCKED:
-    case WC_SIEVE_LOCKED:
-        sum = hits_wc_int(s->wc[variant], probe, hashes, seq, m, &missing);
+    case UT_FIND_LAT:
+        sum = lat_ut_find(s->find_head, probe, s->ut_hashes, seq, m, &missing);
         break;
     case WC_BOXED:
-        for (size_t j = 0; j < m; j++) {
-            uint32_t i = seq[j];
-            void *v;
-            if (wc_get(s->boxed, NULL, hashes[i], &probe[i], &v) == WC_OK)
-                sum += (uintptr_t)v;
-            else
-                missing++;
-        }
+        sum = hits_wc_boxed(s->boxed, probe, hashes, seq, m, &missing);
         break;
-    default:
+    default:   /* the int-key caches */
+        sum = wc_loops[variant].loop(s->wc[wc_loops[variant].cache], probe, hashes,
+                                     seq, m, &missing);
         break;
     }
     double t = now_ns() - t0;
@@ -388,10 +476,16 @@ static hit_result bench_get_hit(size_t n, const params *p)
     r.n = n;
     uint64_t *probe = xmalloc(n * sizeof *probe);
     uint64_t *hashes = xmalloc(n * sizeof *hashes);
+    uint64_t *ut_hashes = xmalloc(n * sizeof *ut_hashes);
     uint32_t *seq = xmalloc(p->lookups * sizeof *seq);
     for (size_t i = 0; i < n; i++) {
         probe[i] = i + 1; /* keys 1..n: never a NULL key pointer */
         hashes[i] = mix64(i + 1);
+        /* The baseline tables get the hashv the cache computes for the same
+         * key, so they double at the same sizes and have the same chains:
+         * the comparison measures what wc_get does beyond HASH_FIND (the
+         * hash mix included), not two tables' luck. */
+        ut_hashes[i] = wc__debug_hashv(hashes[i], NULL);
     }
     for (size_t j = 0; j < p->lookups; j++)
         seq[j] = (uint32_t)(rng_next() % n);
@@ -401,6 +495,7 @@ static hit_result bench_get_hit(size_t n, const params *p)
     s.n = n;
     s.probe = probe;
     s.hashes = hashes;
+    s.ut_hashes = ut_hashes;
     s.seq = seq;
     s.intkey = new_int_cache(n, &g_intkey_ops, NULL);
     s.boxed = new_int_cache(n, &g_boxed_ops, NULL);
@@ -428,12 +523,17 @@ static hit_result bench_get_hit(size_t n, const params *p)
             node->value = node;
             if (t == 0)
                 HASH_ADD_BYHASHVALUE(hh, s.find_head, key, sizeof(uint64_t),
-                                     (unsigned)hashes[i], node);
+                                     (unsigned)ut_hashes[i], node);
             else
                 HASH_ADD_BYHASHVALUE(hh, s.lru_head, key, sizeof(uint64_t),
-                                     (unsigned)hashes[i], node);
+                                     (unsigned)ut_hashes[i], node);
         }
     }
+
+    wc__table_info ti;
+    wc__debug_table(s.wc[WC_SIEVE], &ti);
+    r.buckets = ti.buckets;
+    r.ut_buckets = s.find_head->hh.tbl->num_buckets;
 
     double *t[HIT_VARIANTS];
     for (int v = 0; v < HIT_VARIANTS; v++) {
@@ -460,6 +560,7 @@ static hit_result bench_get_hit(size_t n, const params *p)
     wc_cache_free(s.boxed);
     free(seq);
     free(hashes);
+    free(ut_hashes);
     free(probe);
     return r;
 }
@@ -769,17 +870,18 @@ typedef struct scale_cell {
     uint64_t noexpand;
 } scale_cell;
 
+/* Per hit: seq[j], then two loads indexed by it (the entry's owner and
+ * caller hash), as the baseline loop reads its hashv and key. */
 __attribute__((noinline)) static uintptr_t hits_owned(wc_cache *c,
-    wc_owner *owners, size_t per, int raw, const uint32_t *seq, size_t m,
-    size_t *missing)
+    wc_owner *const *owner_of, const uint64_t *hash_of, const uint32_t *seq,
+    size_t m, size_t *missing)
 {
     uintptr_t sum = 0;
     for (size_t j = 0; j < m; j++) {
         uint32_t i = seq[j];
-        size_t o = i / per, k = i % per;
-        uint64_t h = raw ? (uint64_t)k : mix64(k);
         void *v;
-        if (wc_get(c, &owners[o], h, (const void *)(uintptr_t)(i + 1), &v) == WC_OK)
+        if (wc_get(c, owner_of[i], hash_of[i], (const void *)(uintptr_t)(i + 1),
+                   &v) == WC_OK)
             sum += (uintptr_t)v;
         else
             (*missing)++;
@@ -794,6 +896,8 @@ static scale_cell bench_scale_cell(size_t n, size_t per, int raw, const params *
     wc_owner *owners = xmalloc(nowners * sizeof *owners);
     uint32_t *seq = xmalloc(m * sizeof *seq);
     uint64_t *keys = xmalloc(n * sizeof *keys), *hv = xmalloc(n * sizeof *hv);
+    wc_owner **owner_of = xmalloc(n * sizeof *owner_of);
+    uint64_t *hash_of = xmalloc(n * sizeof *hash_of);
     wc_cache *lru = new_cache_ex(0, &g_intkey_ops, NULL, WC_POLICY_LRU, 0);
     wc_cache *sieve = new_cache_ex(0, &g_intkey_ops, NULL, WC_POLICY_SIEVE, 0);
     ut_node *head = NULL;
@@ -808,6 +912,8 @@ static scale_cell bench_scale_cell(size_t n, size_t per, int raw, const params *
             die_rc("wc_put", WC_ENOMEM);
         keys[i] = i + 1;
         hv[i] = raw ? (uint64_t)i : mix64(i);
+        owner_of[i] = &owners[o];
+        hash_of[i] = h;
         ut_node *node = xmalloc(sizeof *node);
         node->key = i + 1;
         node->value = node;
@@ -821,9 +927,9 @@ static scale_cell bench_scale_cell(size_t n, size_t per, int raw, const params *
         double t0 = now_ns();
         g_sink += hits_ut_find(head, keys, hv, seq, m, &missing);
         double t1 = now_ns();
-        g_sink += hits_owned(lru, owners, per, raw, seq, m, &missing);
+        g_sink += hits_owned(lru, owner_of, hash_of, seq, m, &missing);
         double t2 = now_ns();
-        g_sink += hits_owned(sieve, owners, per, raw, seq, m, &missing);
+        g_sink += hits_owned(sieve, owner_of, hash_of, seq, m, &missing);
         double t3 = now_ns();
         if (missing) {
             fprintf(stderr, "wc_bench: scale cell lost %zu keys\n", missing);
@@ -847,6 +953,8 @@ static scale_cell bench_scale_cell(size_t n, size_t per, int raw, const params *
     free(seq);
     free(keys);
     free(hv);
+    free(owner_of);
+    free(hash_of);
     return r;
 }
 
@@ -866,8 +974,18 @@ int main(int argc, char **argv)
             p.quick = 1;
         } else if (strcmp(argv[i], "--callgrind") == 0) {
             p.callgrind = 1;
+            p.callgrind_n = 65536;
+        } else if (strncmp(argv[i], "--callgrind=", 12) == 0) {
+            p.callgrind = 1;
+            p.callgrind_n = strtoul(argv[i] + 12, NULL, 10);
+            if (p.callgrind_n != 1000 && p.callgrind_n != 65536 &&
+                p.callgrind_n != 1000000) {
+                fprintf(stderr, "%s: --callgrind=N: N is 1000, 65536 or 1000000\n",
+                        argv[0]);
+                return 2;
+            }
         } else {
-            fprintf(stderr, "usage: %s [--quick | --callgrind]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--quick | --callgrind[=N]]\n", argv[0]);
             return 2;
         }
     }
@@ -900,19 +1018,26 @@ int main(int argc, char **argv)
 #endif
 
     /* a) */
-    printf("\na) get-hit latency (random order, %zu lookups x %d interleaved "
-           "rounds, median)\n", p.lookups, p.rounds);
+    printf("\na) get-hit time, independent lookups (random order, %zu lookups x %d "
+           "interleaved rounds, median; the baseline table has the cache's hash "
+           "values)\n", p.lookups, p.rounds);
     printf("   %-8s", "entries");
-    for (int v = 0; v < HIT_VARIANTS; v++)
+    for (int v = 0; v < THROUGHPUT_VARIANTS; v++)
         printf(" %13s", hit_names[v]);
     printf("   %-9s %-9s %-9s %-9s %s\n", "LRU/find", "SIEVE/find", "boxed/find",
            "LRU ts/LRU", "SIEVE ts/SIEVE");
     static const size_t sizes[] = {1000, 65536, 1000000};
+    enum { NSIZES = sizeof sizes / sizeof sizes[0] };
+    hit_result results[NSIZES];
+    int have[NSIZES] = {0};
     double worst_hit = 0, worst_sieve = 0, worst_lock = 0, worst_lock_sieve = 0;
-    for (size_t sz = 0; sz < sizeof sizes / sizeof sizes[0]; sz++) {
-        if (p.callgrind && sizes[sz] != 65536)
+    double worst_sieve_lat = 0;
+    for (size_t sz = 0; sz < NSIZES; sz++) {
+        if (p.callgrind && sizes[sz] != p.callgrind_n)
             continue;
         hit_result r = bench_get_hit(sizes[sz], &p);
+        results[sz] = r;
+        have[sz] = 1;
         double ratio = r.ns[WC_INTKEY] / r.ns[UT_FIND];
         double sratio = r.ns[WC_SIEVE] / r.ns[UT_FIND];
         double lock = r.ns[WC_LOCKED] / r.ns[WC_INTKEY];
@@ -926,15 +1051,38 @@ int main(int argc, char **argv)
         if (lock_s > worst_lock_sieve)
             worst_lock_sieve = lock_s;
         printf("   %-8zu", r.n);
-        for (int v = 0; v < HIT_VARIANTS; v++)
+        for (int v = 0; v < THROUGHPUT_VARIANTS; v++)
             printf(" %10.1f ns", r.ns[v]);
         printf("   %5.2fx    %5.2fx %-4s %5.2fx     %5.2fx      %5.2fx\n", ratio,
                sratio, verdict(sratio, 1.3), r.ns[WC_BOXED] / r.ns[UT_FIND],
                lock, lock_s);
+        printf("   %-8s buckets: %zu (uthash baseline: %zu, same hash values)\n",
+               "", r.buckets, r.ut_buckets);
         fflush(stdout);
     }
     if (p.callgrind)
         return 0;
+    printf("\na2) get-hit latency, dependent lookups (each probe waits for the "
+           "previous hit's value; same tables, rounds and order)\n");
+    printf("   %-8s %13s %13s %13s %15s %15s   %-9s %-10s %-10s %s\n", "entries",
+           hit_names[UT_FIND_LAT], hit_names[WC_LRU_LAT], hit_names[WC_SIEVE_LAT],
+           hit_names[WC_LRU_TS_LAT], hit_names[WC_SIEVE_TS_LAT], "LRU/find",
+           "SIEVE/find", "LRU ts/LRU", "SIEVE ts/SIEVE");
+    for (size_t sz = 0; sz < NSIZES; sz++) {
+        const hit_result *r = &results[sz];
+        if (!have[sz])
+            continue;
+        double lr = r->ns[WC_LRU_LAT] / r->ns[UT_FIND_LAT];
+        double sr = r->ns[WC_SIEVE_LAT] / r->ns[UT_FIND_LAT];
+        if (sr > worst_sieve_lat)
+            worst_sieve_lat = sr;
+        printf("   %-8zu %10.1f ns %10.1f ns %10.1f ns %12.1f ns %12.1f ns   %5.2fx    "
+               "%5.2fx %-4s %5.2fx      %5.2fx\n", r->n, r->ns[UT_FIND_LAT],
+               r->ns[WC_LRU_LAT], r->ns[WC_SIEVE_LAT], r->ns[WC_LRU_TS_LAT],
+               r->ns[WC_SIEVE_TS_LAT], lr, sr, verdict(sr, 1.3),
+               r->ns[WC_LRU_TS_LAT] / r->ns[WC_LRU_LAT],
+               r->ns[WC_SIEVE_TS_LAT] / r->ns[WC_SIEVE_LAT]);
+    }
     printf("   thread-safe option (WC_THREAD_SAFE, uncontended lock): hit time x%.2f "
            "(LRU), x%.2f (SIEVE), worst over the sizes\n", worst_lock, worst_lock_sieve);
 
@@ -1016,6 +1164,7 @@ int main(int argc, char **argv)
     printf("\nsummary: LRU get-hit worst ratio %.2fx, release ratio "
            "%.2fx (goal <= 1.3x), %.1f B/entry bookkeeping, noexpand %s\n",
            worst_hit, rel_ratio, mr.wc_req, noexpand_cell ? "HIT" : "never");
-    printf("sieve get-hit worst ratio %.2fx\n", worst_sieve);
+    printf("sieve get-hit worst ratio %.2fx (independent lookups), %.2fx "
+           "(dependent lookups)\n", worst_sieve, worst_sieve_lat);
     return mr.leak_free ? 0 : 1;
 }

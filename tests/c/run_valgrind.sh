@@ -23,7 +23,7 @@ if ! command -v valgrind >/dev/null 2>&1; then
     exit 2
 fi
 
-suites="cache owner reentrancy oom model bytes hash contract threads policy"
+suites="cache owner reentrancy oom model bytes hash contract threads policy hitpath"
 status=0
 
 for suite in $suites; do

@@ -25,7 +25,7 @@ config=${3:-}
 CMAKE=${CMAKE:-cmake}
 CC=${CC:-cc}
 PKG_CONFIG=${PKG_CONFIG:-pkg-config}
-examples="memoize sessions"
+examples="memoize sessions server"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/wc-install-test.XXXXXX")
 cleanup() {
@@ -162,8 +162,11 @@ pc_libdir=$("$PKG_CONFIG" --variable=libdir weakcache)
 mkdir -p "$tmp/pc"
 for ex in $examples; do
     step "pkg-config consumer: build and run $ex"
+    threads=""
+    [ "$ex" = server ] && threads=-pthread   # the example's own threads
     # shellcheck disable=SC2086  # word splitting of the flags is intended
-    "$CC" -std=c11 -Wall -Wextra -O2 -o "$tmp/pc/$ex" "$source_dir/examples/c/$ex.c" $pc_flags
+    "$CC" -std=c11 -Wall -Wextra -O2 $threads -o "$tmp/pc/$ex" \
+        "$source_dir/examples/c/$ex.c" $pc_flags
     LD_LIBRARY_PATH=$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
     export LD_LIBRARY_PATH
     run_example "$tmp/pc/$ex" "$ex"
