@@ -47,101 +47,6 @@
 Py_ssize_t wcpy_lru_offset;
 
 /* ------------------------------------------------------------------ */
-/* Keys                                                                */
-/* ------------------------------------------------------------------ */
-
-/* Can a lone argument stand for its own key? Only if it can never compare
- * equal to a tuple key built for a call with other arguments. For functions
- * we follow functools exactly (exact int and str only), so that the same
- * calls share entries as they do there: f(1) and f(1.0) are two entries. On
- * methods functools' key always holds self, so f(1) and f(1.0) share one
- * entry there; any type whose equality cannot match a tuple keeps that. */
-static int stands_alone(PyObject *arg, int is_method)
-{
-    PyTypeObject *t = Py_TYPE(arg);
-    if (t == &PyLong_Type || t == &PyUnicode_Type)
-        return 1;
-    if (!is_method)
-        return 0;
-    if (t == &PyFloat_Type || t == &PyBytes_Type || t == &PyBool_Type || arg == Py_None)
-        return 1;
-    return t->tp_richcompare == PyBaseObject_Type.tp_richcompare;
-}
-
-/* Build the key for args[0:nargs] plus keywords. Returns a new reference. */
-static PyObject *make_key(LruState *st, PyObject *const *args, Py_ssize_t nargs,
-                          PyObject *kwnames, int typed, int owned)
-{
-    Py_ssize_t nkw = kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0;
-    Py_ssize_t size, i, pos = 0;
-    PyObject *key;
-
-    if (nkw == 0 && !typed && nargs == 1 && stands_alone(args[0], owned))
-        return Py_NewRef(args[0]);
-    size = nargs + (nkw ? 1 + 2 * nkw : 0) + (typed ? nargs + nkw : 0);
-    key = PyTuple_New(size);
-    if (key == NULL)
-        return NULL;
-    for (i = 0; i < nargs; i++)
-        PyTuple_SET_ITEM(key, pos++, Py_NewRef(args[i]));
-    if (nkw) {
-        PyTuple_SET_ITEM(key, pos++, Py_NewRef(st->kwd_mark));
-        for (i = 0; i < nkw; i++) {
-            PyTuple_SET_ITEM(key, pos++, Py_NewRef(PyTuple_GET_ITEM(kwnames, i)));
-            PyTuple_SET_ITEM(key, pos++, Py_NewRef(args[nargs + i]));
-        }
-    }
-    if (typed) {
-        for (i = 0; i < nargs; i++)
-            PyTuple_SET_ITEM(key, pos++, Py_NewRef(Py_TYPE(args[i])));
-        for (i = 0; i < nkw; i++)
-            PyTuple_SET_ITEM(key, pos++, Py_NewRef(Py_TYPE(args[nargs + i])));
-    }
-    return key;
-}
-
-/* ------------------------------------------------------------------ */
-/* Detecting a value that keeps its owner alive                        */
-/* ------------------------------------------------------------------ */
-
-typedef struct {
-    PyObject *target;
-    int depth;
-    int budget;
-    int found;
-} CycleSearch;
-
-static int cycle_visit(PyObject *obj, void *arg)
-{
-    CycleSearch *s = arg;
-    if (obj == s->target) {
-        s->found = 1;
-        return 1;
-    }
-    if (s->depth > 0 && s->budget > 0 && PyObject_IS_GC(obj) &&
-        Py_TYPE(obj)->tp_traverse != NULL) {
-        s->budget--;
-        s->depth--;
-        Py_TYPE(obj)->tp_traverse(obj, cycle_visit, s);
-        s->depth++;
-    }
-    return s->found;
-}
-
-/* Does value reach owner within a few references (value -> x -> y -> owner)?
- * Bounded: at most 64 containers looked into, on the miss path only. */
-static int references_owner(PyObject *value, PyObject *owner)
-{
-    CycleSearch s = {owner, 2, 64, 0};
-    if (value == owner)
-        return 1;
-    if (!PyObject_IS_GC(value) || Py_TYPE(value)->tp_traverse == NULL)
-        return 0;
-    Py_TYPE(value)->tp_traverse(value, cycle_visit, &s);
-    return s.found;
-}
-
-/* ------------------------------------------------------------------ */
 /* The wrapper: calls                                                  */
 /* ------------------------------------------------------------------ */
 
@@ -217,7 +122,7 @@ static PyObject *call_and_store(Wrapper *self, PyObject *owner_obj, PyObject *ke
         rec = wcpy_owner_get_or_create(self->state->owners, owner_obj);
         if (rec == NULL)
             goto error;
-        if (references_owner(result, owner_obj) && warn_cycle(self, owner_obj) < 0)
+        if (wcpy_references_owner(result, owner_obj) && warn_cycle(self, owner_obj) < 0)
             goto error;
     }
     r = wcpy_put(self->cache, rec != NULL ? &rec->owner : NULL, (uint64_t)hash, key, result, 1);
@@ -256,9 +161,9 @@ PyObject *wcpy_wrapper_call(Wrapper *self, PyObject *const *args, size_t nargsf,
         }
     }
     if (owner_obj != NULL)
-        key = make_key(st, args + 1, nargs - 1, kwnames, self->typed, 1);
+        key = wcpy_lru_make_key(st, args + 1, nargs - 1, kwnames, self->typed, 1);
     else
-        key = make_key(st, args, nargs, kwnames, self->typed, 0);
+        key = wcpy_lru_make_key(st, args, nargs, kwnames, self->typed, 0);
     if (key == NULL)
         return NULL;
     hash = PyObject_Hash(key);

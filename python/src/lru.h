@@ -64,6 +64,14 @@ PyObject *wcpy_wrapper_cache_info(Wrapper *self, size_t currsize);
 /* The wrapper's __qualname__ (new reference), "?" if it has none. */
 PyObject *wcpy_wrapper_name(Wrapper *self);
 
+/* key.c: the key of a call with args[0:nargs] plus keywords (the owner not
+ * included when `owned`). New reference, NULL with an exception. */
+PyObject *wcpy_lru_make_key(LruState *st, PyObject *const *args, Py_ssize_t nargs,
+                            PyObject *kwnames, int typed, int owned);
+
+/* cycle.c: does `value` reach `owner` within a few references? */
+int wcpy_references_owner(PyObject *value, PyObject *owner);
+
 /* bound.c */
 PyObject *wcpy_bound_new(Wrapper *wrapper, PyObject *obj);
 extern PyType_Spec wcpy_bound_spec;
