@@ -3,11 +3,9 @@
  *
  * An lru_cache wrapper owns one wc_cache. Entries are (owner, key) -> value:
  *   - on a method (the wrapper saw __set_name__), owner is the instance's
- *     owner record (owners.c) and key is built from the remaining arguments.
- *     A single positional argument of a type that cannot compare equal to a
- *     tuple (int, str, float, bytes, None, bool, or any type using object's
- *     identity equality) is stored as is; everything else becomes a tuple
- *     like functools' (args, kwd_mark, k1, v1, ..., types if typed).
+ *     owner record (owners.c) and key is built from the remaining arguments
+ *     so that equal calls share an entry exactly as with functools' key
+ *     (self, args..., kwd_mark, k1, v1, ..., types if typed): key.c.
  *   - on a function, or on an owner that cannot be weakly referenced, the
  *     entry is unowned and the key contains every argument (functools'
  *     behaviour: such an owner is held strongly until evicted).
@@ -161,9 +159,9 @@ PyObject *wcpy_wrapper_call(Wrapper *self, PyObject *const *args, size_t nargsf,
         }
     }
     if (owner_obj != NULL)
-        key = wcpy_lru_make_key(st, args + 1, nargs - 1, kwnames, self->typed, 1);
+        key = wcpy_lru_make_key(st, args + 1, nargs - 1, kwnames, self->typed, owner_obj);
     else
-        key = wcpy_lru_make_key(st, args, nargs, kwnames, self->typed, 0);
+        key = wcpy_lru_make_key(st, args, nargs, kwnames, self->typed, NULL);
     if (key == NULL)
         return NULL;
     hash = PyObject_Hash(key);
@@ -234,7 +232,7 @@ static PyObject *wrapper_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     self = (Wrapper *)type->tp_alloc(type, 0);
     if (self == NULL)
         return NULL;
-    wcpy_config_init(&config, &wcpy_ops);
+    wcpy_config_init(&config, &wcpy_lru_ops);
     config.max_entries = maxsize > 0 ? (size_t)maxsize : 0;
     if (wc_cache_new(&config, &self->cache) != WC_OK) {
         Py_DECREF(self);

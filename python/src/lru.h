@@ -64,10 +64,13 @@ PyObject *wcpy_wrapper_cache_info(Wrapper *self, size_t currsize);
 /* The wrapper's __qualname__ (new reference), "?" if it has none. */
 PyObject *wcpy_wrapper_name(Wrapper *self);
 
-/* key.c: the key of a call with args[0:nargs] plus keywords (the owner not
- * included when `owned`). New reference, NULL with an exception. */
+/* key.c: the key of a call with args[0:nargs] plus keywords; `owner` is the
+ * owner object of an owned entry (not in args), NULL for an unowned one.
+ * New reference, NULL with an exception. */
 PyObject *wcpy_lru_make_key(LruState *st, PyObject *const *args, Py_ssize_t nargs,
-                            PyObject *kwnames, int typed, int owned);
+                            PyObject *kwnames, int typed, PyObject *owner);
+/* The ops of an lru_cache's wc_cache (key equality as functools', see key.c). */
+extern const wc_ops wcpy_lru_ops;
 
 /* cycle.c: does `value` reach `owner` within a few references? */
 int wcpy_references_owner(PyObject *value, PyObject *owner);
