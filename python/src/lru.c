@@ -120,7 +120,12 @@ static PyObject *call_and_store(Wrapper *self, PyObject *owner_obj, PyObject *ke
         rec = wcpy_owner_get_or_create(self->state->owners, owner_obj);
         if (rec == NULL)
             goto error;
-        if (wcpy_references_owner(result, owner_obj) && warn_cycle(self, owner_obj) < 0)
+        size_t visits;
+        int found = wcpy_references_owner(result, owner_obj, &visits);
+        self->cycle_checks++;
+        if (visits > self->cycle_visits_max)
+            self->cycle_visits_max = visits;
+        if (found && warn_cycle(self, owner_obj) < 0)
             goto error;
     }
     r = wcpy_put(self->cache, rec != NULL ? &rec->owner : NULL, (uint64_t)hash, key, result, 1);
@@ -324,6 +329,19 @@ static PyObject *wrapper_cache_clear(PyObject *op, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+/* Internal figures for tests and benchmarks (not part of the API). */
+static PyObject *wrapper_debug_stats(PyObject *op, PyObject *unused)
+{
+    Wrapper *self = (Wrapper *)op;
+    wc_stats stats;
+    (void)unused;
+    wc_cache_stats(self->cache, &stats);
+    return Py_BuildValue("{s:K,s:n,s:n,s:n}", "noexpand", (unsigned long long)stats.noexpand,
+                         "size", (Py_ssize_t)stats.size, "cycle_checks",
+                         (Py_ssize_t)self->cycle_checks, "cycle_visits_max",
+                         (Py_ssize_t)self->cycle_visits_max);
+}
+
 static PyObject *wrapper_set_name(PyObject *op, PyObject *args)
 {
     PyObject *owner, *name;
@@ -391,6 +409,9 @@ static PyMethodDef wrapper_methods[] = {
      "Drop every entry of every owner and reset the statistics."},
     {"__set_name__", wrapper_set_name, METH_VARARGS,
      "Called by the class body: from now on the first argument is the owner."},
+    {"_debug_stats", wrapper_debug_stats, METH_NOARGS,
+     "Internal: the core's noexpand counter, the owner-cycle checks and the most "
+     "references one of them looked at."},
     {"__reduce__", wrapper_reduce, METH_NOARGS, NULL},
     {"__copy__", wrapper_copy, METH_NOARGS, NULL},
     {"__deepcopy__", wrapper_deepcopy, METH_O, NULL},

@@ -41,6 +41,7 @@ typedef struct {
     Py_ssize_t maxsize;            /* -1: unbounded */
     uint64_t hits_base, misses_base, uncached_misses;
     char typed, is_method, warned_not_weakrefable, warned_cycle;
+    size_t cycle_checks, cycle_visits_max;   /* for _debug_stats() */
     PyObject *dict;
     PyObject *weakreflist;
 } Wrapper;
@@ -72,8 +73,13 @@ PyObject *wcpy_lru_make_key(LruState *st, PyObject *const *args, Py_ssize_t narg
 /* The ops of an lru_cache's wc_cache (key equality as functools', see key.c). */
 extern const wc_ops wcpy_lru_ops;
 
-/* cycle.c: does `value` reach `owner` within a few references? */
-int wcpy_references_owner(PyObject *value, PyObject *owner);
+/* cycle.c: does `value` reach `owner` within a few references? Bounded work
+ * (see cycle.c for what is and is not found); *visits receives the number of
+ * references looked at. */
+#define WC_CYCLE_VISITS 256   /* references looked at, in total */
+#define WC_CYCLE_QUEUE 32     /* containers entered per level */
+#define WC_CYCLE_DEPTH 3      /* levels: value -> a -> b -> owner */
+int wcpy_references_owner(PyObject *value, PyObject *owner, size_t *visits);
 
 /* bound.c */
 PyObject *wcpy_bound_new(Wrapper *wrapper, PyObject *obj);
