@@ -48,19 +48,38 @@ Py_ssize_t wcpy_lru_offset;
 /* The wrapper: calls                                                  */
 /* ------------------------------------------------------------------ */
 
+/* The wrapper's attribute `attr` (its __dict__ first, where update_wrapper
+ * puts it, then the wrapped function's) if it is a str: a new reference.
+ * NULL if it is missing, raises an Exception, or is not a str (a number, a
+ * descriptor's odd result): the caller falls back. NULL with the exception
+ * kept only for a BaseException that is not an Exception (KeyboardInterrupt). */
+static PyObject *str_attr(Wrapper *self, const char *attr)
+{
+    PyObject *v = NULL;
+    if (self->dict != NULL) {
+        v = PyDict_GetItemString(self->dict, attr);   /* borrowed, runs no code */
+        Py_XINCREF(v);
+    }
+    if (v == NULL && self->func != NULL) {
+        v = PyObject_GetAttrString(self->func, attr);
+        if (v == NULL && PyErr_ExceptionMatches(PyExc_Exception))
+            PyErr_Clear();
+    }
+    if (v != NULL && !PyUnicode_Check(v))
+        Py_CLEAR(v);
+    return v;
+}
+
+/* For reprs and warnings: __qualname__ if it is a str, else __name__ if it
+ * is one, else "?" (as a bound method's repr does). Never passes a non-str
+ * to "%U". */
 PyObject *wcpy_wrapper_name(Wrapper *self)
 {
-    PyObject *name = NULL;
-    if (self->dict != NULL)
-        name = PyDict_GetItemString(self->dict, "__qualname__");
-    if (name == NULL)
-        name = PyObject_GetAttrString(self->func, "__qualname__");
-    else
-        Py_INCREF(name);
-    if (name == NULL) {
-        PyErr_Clear();
+    PyObject *name = str_attr(self, "__qualname__");
+    if (name == NULL && !PyErr_Occurred())
+        name = str_attr(self, "__name__");
+    if (name == NULL && !PyErr_Occurred())
         name = PyUnicode_FromString("?");
-    }
     return name;
 }
 
