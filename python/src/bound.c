@@ -56,6 +56,7 @@ PyObject *wcpy_bound_new(Wrapper *wrapper, PyObject *obj)
     b->vectorcall = bound_vectorcall;
     b->wrapper = (Wrapper *)Py_NewRef(wrapper);
     b->self = Py_NewRef(obj);
+    b->weakreflist = NULL;
     PyObject_GC_Track(b);
     return (PyObject *)b;
 }
@@ -81,6 +82,8 @@ static void bound_dealloc(PyObject *op)
 {
     PyTypeObject *tp = Py_TYPE(op);
     PyObject_GC_UnTrack(op);
+    if (((Bound *)op)->weakreflist != NULL)
+        PyObject_ClearWeakRefs(op);   /* callbacks see a complete object */
     bound_clear(op);
     tp->tp_free(op);
     Py_DECREF(tp);
@@ -328,6 +331,7 @@ static PyMemberDef bound_members[] = {
     {"__self__", WC_T_OBJECT_EX, offsetof(Bound, self), WC_READONLY, NULL},
     {"__func__", WC_T_OBJECT_EX, offsetof(Bound, wrapper), WC_READONLY, NULL},
     {"__vectorcalloffset__", WC_T_PYSSIZET, offsetof(Bound, vectorcall), WC_READONLY, NULL},
+    {"__weaklistoffset__", WC_T_PYSSIZET, offsetof(Bound, weakreflist), WC_READONLY, NULL},
     {NULL, 0, 0, 0, NULL},
 };
 
