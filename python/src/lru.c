@@ -129,11 +129,11 @@ static int warn_cycle(Wrapper *self, PyObject *owner)
 }
 
 /* The miss path: call, then store. `owner` NULL for unowned entries. */
-static PyObject *call_and_store(Wrapper *self, PyObject *owner_obj, PyObject *key,
+static PyObject *call_and_store(Wrapper *self, PyObject *owner_obj, void *probe,
                                 Py_hash_t hash, PyObject *const *args, size_t nargsf,
                                 PyObject *kwnames)
 {
-    PyObject *result = PyObject_Vectorcall(self->func, args, nargsf, kwnames);
+    PyObject *result = PyObject_Vectorcall(self->func, args, nargsf, kwnames), *key;
     OwnerRef *rec = NULL;
     int r;
 
@@ -151,7 +151,11 @@ static PyObject *call_and_store(Wrapper *self, PyObject *owner_obj, PyObject *ke
         if (found && warn_cycle(self, owner_obj) < 0)
             goto error;
     }
+    key = wcpy_lru_probe_key(probe);
+    if (key == NULL)
+        goto error;
     r = wcpy_put(self->cache, rec != NULL ? &rec->owner : NULL, (uint64_t)hash, key, result, 1);
+    Py_DECREF(key);
     if (r == WC_ECHANGED && !PyErr_Occurred())
         return result;   /* the store could not settle: the result, not stored */
     if (r != WC_OK) {
@@ -171,8 +175,9 @@ PyObject *wcpy_wrapper_call(Wrapper *self, PyObject *const *args, size_t nargsf,
 {
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
     LruState *st = self->state;
-    PyObject *owner_obj = NULL, *key, *value = NULL, *result;
+    PyObject *owner_obj = NULL, *value = NULL, *result;
     OwnerRef *rec = NULL;
+    void *key;
     Py_hash_t hash;
     int r;
 
@@ -189,16 +194,11 @@ PyObject *wcpy_wrapper_call(Wrapper *self, PyObject *const *args, size_t nargsf,
         }
     }
     if (owner_obj != NULL)
-        key = wcpy_lru_make_key(st, args + 1, nargs - 1, kwnames, self->typed, owner_obj);
+        r = wcpy_lru_probe(st, args + 1, nargs - 1, kwnames, self->typed, owner_obj, &key, &hash);
     else
-        key = wcpy_lru_make_key(st, args, nargs, kwnames, self->typed, NULL);
-    if (key == NULL)
+        r = wcpy_lru_probe(st, args, nargs, kwnames, self->typed, NULL, &key, &hash);
+    if (r < 0)
         return NULL;
-    hash = PyObject_Hash(key);
-    if (hash == -1) {
-        Py_DECREF(key);
-        return NULL;
-    }
     if (owner_obj != NULL) {
         rec = wcpy_owner_lookup(st->owners, owner_obj);
         r = wc_get(self->cache, rec != NULL ? &rec->owner : &st->owners->no_entries,
@@ -207,7 +207,7 @@ PyObject *wcpy_wrapper_call(Wrapper *self, PyObject *const *args, size_t nargsf,
         r = wc_get(self->cache, NULL, (uint64_t)hash, key, (void **)&value);
     }
     if (r == WC_OK) {
-        Py_DECREF(key);
+        wcpy_lru_probe_release(key);
         return value;   /* retain_value gave us our reference */
     }
     if (r == WC_ECHANGED && !PyErr_Occurred()) {
@@ -216,11 +216,11 @@ PyObject *wcpy_wrapper_call(Wrapper *self, PyObject *const *args, size_t nargsf,
          * compute, and store if the store settles. */
         self->uncached_misses++;
     } else if (r != WC_NOTFOUND) {
-        Py_DECREF(key);
+        wcpy_lru_probe_release(key);
         return wcpy_core_error(r);
     }
     result = call_and_store(self, owner_obj, key, hash, args, nargsf, kwnames);
-    Py_DECREF(key);
+    wcpy_lru_probe_release(key);
     return result;
 }
 
