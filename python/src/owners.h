@@ -27,7 +27,8 @@ typedef struct {
 
 /* Identity-keyed open-addressing table: object address -> record. */
 typedef struct {
-    OwnerRef **slots;     /* NULL, the dummy or a record (a strong reference) */
+    OwnerRef **slots;     /* NULL, the dummy or a record (a strong reference) with a
+                             fingerprint of its owner in the low 3 bits (owners.c) */
     size_t mask;          /* capacity - 1, capacity a power of two */
     size_t used;          /* live records */
     size_t filled;        /* live records + dummy slots */
