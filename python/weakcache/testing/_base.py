@@ -12,7 +12,6 @@ code; the few calls that must run user code (``repr``) are guarded.
 
 from __future__ import annotations
 
-import functools
 import os
 import reprlib
 import sys
@@ -53,7 +52,8 @@ _type_qualname_get = type.__dict__["__qualname__"].__get__
 _type_module_get = type.__dict__["__module__"].__get__
 _type_dict_get = type.__dict__["__dict__"].__get__
 _type_mro_get = type.__dict__["__mro__"].__get__
-_module_dict_get = types.ModuleType.__dict__["__dict__"].__get__
+_MODULE_TYPE: Any = types.ModuleType
+_module_dict_get = _MODULE_TYPE.__dict__["__dict__"].__get__
 _C_DESCRIPTORS = (types.MemberDescriptorType, types.GetSetDescriptorType)
 
 
@@ -89,7 +89,8 @@ def type_namespace(tp: type) -> Any:
 
 
 def type_mro(tp: type) -> Tuple[type, ...]:
-    return _type_mro_get(tp)
+    mro: Tuple[type, ...] = _type_mro_get(tp)
+    return mro
 
 
 def type_name(obj: object) -> str:
@@ -98,7 +99,8 @@ def type_name(obj: object) -> str:
 
 
 def module_namespace(module: types.ModuleType) -> Dict[str, Any]:
-    return _module_dict_get(module)
+    namespace: Dict[str, Any] = _module_dict_get(module)
+    return namespace
 
 
 def module_name(module: types.ModuleType) -> str:
@@ -297,7 +299,3 @@ def generator_frame(obj: object) -> Optional[types.FrameType]:
         if type(frame) is types.FrameType:
             return frame
     return None
-
-
-def is_partial(obj: object) -> bool:
-    return is_a(obj, (functools.partial, functools.partialmethod))

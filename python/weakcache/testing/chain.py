@@ -51,9 +51,9 @@ def dict_label(mapping: Dict[Any, Any], child: object, attribute_style: bool) ->
     return "(item)"
 
 
-def _sequence_label(parent: Any, child: object, kind: type) -> Optional[str]:
-    for index in range(kind.__len__(parent)):  # type: ignore[attr-defined]
-        if kind.__getitem__(parent, index) is child:  # type: ignore[attr-defined]
+def _sequence_label(parent: Any, child: object, kind: Any) -> Optional[str]:
+    for index in range(kind.__len__(parent)):
+        if kind.__getitem__(parent, index) is child:
             return "[%d]" % index
     return "(item)"
 
@@ -89,8 +89,8 @@ def _builtin_label(parent: object, child: object, ctx: Context) -> Optional[str]
     if is_a(parent, types.MethodType):
         return _first_attr(parent, child, ("__self__", "__func__"), getattr)
     if is_a(parent, types.FunctionType):
-        attrs = ("__closure__", "__defaults__", "__kwdefaults__", "__globals__", "__dict__", "__code__")
-        return _first_attr(parent, child, attrs, static_attr)
+        function_attrs = ("__closure__", "__defaults__", "__kwdefaults__", "__globals__", "__dict__", "__code__")
+        return _first_attr(parent, child, function_attrs, static_attr)
     if is_a(parent, types.FrameType):
         return _frame_label(parent, child, ctx)  # type: ignore[arg-type]
     if is_a(parent, types.TracebackType):
@@ -286,10 +286,11 @@ def _fold(previous: object, nodes: Sequence[object], i: int, ctx: Context) -> Op
         return None
     if is_namespace(previous, node):
         return Step(dict_label(node, following, True), following, node_title(following, ctx)), 2  # type: ignore[arg-type]
-    closure = static_attr(previous, "__closure__") if is_a(previous, types.FunctionType) else None
+    closure: Any = static_attr(previous, "__closure__") if is_a(previous, types.FunctionType) else None
     if closure is not None and node is closure and is_a(following, types.CellType) and i + 2 < len(nodes):
         value = nodes[i + 2]
-        index = [cell is following for cell in closure].index(True)
+        cells: Tuple[Any, ...] = previous.__closure__  # type: ignore[attr-defined]
+        index = [cell is following for cell in cells].index(True)
         name = static_attr(previous, "__code__").co_freevars[index]
         return Step("closure variable '%s'" % name, value, node_title(value, ctx)), 3
     if (is_functools_lru(previous) or is_weakcache_object(previous)) and cache_dict(previous) is node:

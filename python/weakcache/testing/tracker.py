@@ -19,7 +19,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple, Ty
 
 from ._base import (
     DEFAULT_GC_PASSES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_NODES, MAX_EXPLAINED, LeakError,
-    caller_location, not_weakrefable, short_repr, type_name, type_qualname,
+    caller_location, not_weakrefable, short_repr, type_mro, type_name, type_qualname,
 )
 from .report import Finding, analyze, headline_only, render_report
 
@@ -114,8 +114,9 @@ class _Watch:
             return False
         try:
             return issubclass(type(obj), self.kinds)  # a metaclass __subclasscheck__ may run
-        except Exception:
-            return False
+        except Exception:  # a broken __subclasshook__: real subclasses still count
+            mro = type_mro(type(obj))
+            return any(kind in mro for kind in self.kinds)
 
     def start(self) -> None:
         for obj in gc.get_objects():
