@@ -32,6 +32,7 @@ Py_ssize_t wcpy_options_offset;
 
 #define TICK_BIAS (UINT64_C(1) << 63)
 #define TTL_MAX_NS (UINT64_C(1) << 62)   /* about 146 years */
+#define SWEEP_MIN 256                      /* puts between sweeps, at least */
 
 /* ------------------------------------------------------------------ */
 /* Validation                                                          */
@@ -147,6 +148,7 @@ int wcpy_options_new(OptState *st, PyObject *lock, PyObject *ttl, PyObject *time
         }
     }
     o.weigher = Py_XNewRef(weigher);
+    o.sweep_after = SWEEP_MIN;
     if (use_lock && (o.flights = PyDict_New()) == NULL)
         goto error;
     *out = PyMem_Malloc(sizeof **out);
@@ -290,17 +292,16 @@ int wcpy_options_weigh(Wrapper *w, PyObject *value, uint32_t *weight)
 void wcpy_options_after_put(Wrapper *w)
 {
     WcOptions *opts = w->opts;
-    size_t size, limit;
-    if (opts == NULL || opts->ttl == 0)
+    size_t size;
+    if (opts == NULL || opts->ttl == 0 || ++opts->puts_since_sweep < opts->sweep_after)
         return;
-    size = wc_cache_size(w->cache);
-    limit = size > 256 ? size : 256;
-    if (++opts->puts_since_sweep < limit)
-        return;
-    opts->puts_since_sweep = 0;
     /* The clock was read just before the put. Releasing the dropped values
-     * may run Python code; no core call is in progress here. */
+     * may run Python code; no core call is in progress here. A sweep of n
+     * entries comes after at least n/2 puts: O(1) amortised per put. */
+    opts->puts_since_sweep = 0;
     wc_cache_expire(w->cache, NULL);
+    size = wc_cache_size(w->cache);
+    opts->sweep_after = size > SWEEP_MIN ? size : SWEEP_MIN;
 }
 
 /* ------------------------------------------------------------------ */

@@ -31,7 +31,7 @@ typedef struct WcOptions {
     PyObject *weigher;     /* NULL: every entry weighs 1 */
     uint64_t maxweight;    /* with has_maxweight: the bound (0 allowed) */
     char has_maxweight;
-    size_t puts_since_sweep;
+    size_t puts_since_sweep, sweep_after;
     PyObject *flights;     /* lock=True: dict flight key -> in-flight record */
 } WcOptions;
 
@@ -76,7 +76,8 @@ static inline int wcpy_options_tick(WcOptions *opts)
  * exception (the weigher raised or returned a bad weight). */
 int wcpy_options_weigh(Wrapper *w, PyObject *value, uint32_t *weight);
 
-/* After a successful put: every `size` puts of a ttl cache, drop the
+/* After a successful put: once the puts since the last sweep of a ttl
+ * cache reach the size it had after that sweep (at least 256), drop the
  * expired entries (amortised O(1) per put), so an unbounded cache(ttl=...)
  * does not keep entries that are never asked for again. */
 void wcpy_options_after_put(Wrapper *w);
