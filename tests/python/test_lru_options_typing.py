@@ -57,7 +57,7 @@ BAD = textwrap.dedent(
 
     lru_cache(ttl="60")  # E: No overload variant of "lru_cache" matches argument type "str"
     cache(weigher=len, maxweight=1.5)  # E: No overload variant of "cache" matches argument types
-    lru_cache(lock=True, timer=5)  # E: No overload variant of "lru_cache" matches argument type "int"
+    lru_cache(lock=True, timer=5)  # E: No overload variant of "lru_cache" matches argument types "bool", "int"
     w: str = ok.cache_stats().weight  # E: Incompatible types in assignment
     ok.cache_stats().nothing  # E: has no attribute "nothing"
     e: str = ok.cache_expire()  # E: Incompatible types in assignment
