@@ -62,7 +62,7 @@ __all__ = [
 def _wrap(user_function: Callable[..., Any], maxsize: int | None, typed: bool, options: dict[str, Any]) -> Any:
     wrapper = _lru_cache_wrapper(user_function, maxsize, typed, CacheInfo, **options)
     params: dict[str, Any] = {"maxsize": maxsize, "typed": typed}
-    params.update((k, v) for k, v in options.items() if k != "timer")
+    params.update(options)
     wrapper.cache_parameters = lambda: dict(params)
     return functools.update_wrapper(wrapper, user_function)
 

@@ -23,6 +23,7 @@ class _CacheParameters(_CacheParametersBase, total=False):
     # Present only when the option was given.
     lock: bool
     ttl: float
+    timer: Callable[[], float]
     maxweight: int
     weigher: Callable[[Any], int]
 

@@ -524,7 +524,7 @@ def test_cache_expire_without_ttl_returns_zero():
 
 def test_ttl_with_lock_together():
     clock = FakeTimer()
-    f, calls, release = None, [], threading.Event()
+    calls, release = [], threading.Event()
 
     @weakcache.lru_cache(ttl=10, timer=clock, lock=True)
     def g(x):
@@ -541,7 +541,8 @@ def test_ttl_with_lock_together():
     clock.now = 11
     g(1)
     assert calls == [1, 1]
-    assert g.cache_parameters() == {"maxsize": 128, "typed": False, "lock": True, "ttl": 10}
+    assert g.cache_parameters() == {"maxsize": 128, "typed": False, "lock": True, "ttl": 10,
+                                    "timer": clock}
 
 
 def test_refcounts_stay_balanced_with_options():
