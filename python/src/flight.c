@@ -132,12 +132,18 @@ static PyObject *wait_for(PyObject *capsule, Flight *f, wcpy_compute_fn compute,
     return r;
 }
 
-static PyObject *lead(PyObject *flights, PyObject *fkey, wcpy_compute_fn compute, void *ctx,
-                      unsigned long me)
+/* Record a new flight for fkey, led by this thread: the capsule (new
+ * reference) whose Flight's lock is held. If another thread recorded one
+ * meanwhile (creating ours may run the collector, hence other threads),
+ * *existing receives that one instead (new reference) and NULL is
+ * returned; NULL with *existing NULL is an error. */
+static PyObject *record_flight(PyObject *flights, PyObject *fkey, unsigned long me,
+                               PyObject **existing)
 {
     Flight *f = PyMem_Calloc(1, sizeof *f);
-    PyObject *capsule, *result, *cur;
+    PyObject *capsule, *cur;
 
+    *existing = NULL;
     if (f == NULL)
         return PyErr_NoMemory();
     f->lock = PyThread_allocate_lock();
@@ -148,24 +154,32 @@ static PyObject *lead(PyObject *flights, PyObject *fkey, wcpy_compute_fn compute
     PyThread_acquire_lock(f->lock, NOWAIT_LOCK);   /* new: always free */
     f->leader = me;
     f->leader_waits = &waiting_on;
-    capsule = PyCapsule_New(f, FLIGHT_NAME, NULL);
+    capsule = PyCapsule_New(f, FLIGHT_NAME, flight_destroy);
     if (capsule == NULL) {
         PyThread_release_lock(f->lock);
         PyThread_free_lock(f->lock);
         PyMem_Free(f);
         return NULL;
     }
-    /* From here the capsule frees f (the lock is released before that). */
-    if (PyCapsule_SetDestructor(capsule, flight_destroy) < 0 ||
-        PyDict_SetItem(flights, fkey, capsule) < 0) {
-        f->done = 1;
-        f->leader_waits = NULL;
-        PyThread_release_lock(f->lock);
-        Py_DECREF(capsule);
-        return NULL;
-    }
+    /* From here the capsule frees f (its lock released first). */
+    cur = PyDict_SetDefault(flights, fkey, capsule);   /* borrowed */
+    if (cur == capsule)
+        return capsule;
+    Py_XINCREF(cur);
+    *existing = cur;
+    f->done = 1;
+    f->leader_waits = NULL;
+    PyThread_release_lock(f->lock);
+    Py_DECREF(capsule);
+    return NULL;
+}
 
-    result = compute(ctx);
+/* Run the flight this thread leads, then hand its outcome over. */
+static PyObject *lead(PyObject *flights, PyObject *fkey, PyObject *capsule,
+                      wcpy_compute_fn compute, void *ctx)
+{
+    Flight *f = PyCapsule_GetPointer(capsule, FLIGHT_NAME);
+    PyObject *result = compute(ctx), *cur;
 
     if (result != NULL) {
         f->result = Py_NewRef(result);
@@ -190,30 +204,41 @@ static PyObject *lead(PyObject *flights, PyObject *fkey, wcpy_compute_fn compute
     PyThread_release_lock(f->lock);
     if (result == NULL && f->exc != NULL)
         wc_error_raise(f->exc);
-    Py_DECREF(capsule);
     return result;
+}
+
+/* Wait for the flight in `capsule` (borrowed), or compute if that would
+ * wait for this very thread. */
+static PyObject *join(PyObject *capsule, unsigned long me, wcpy_compute_fn compute, void *ctx)
+{
+    Flight *f = PyCapsule_GetPointer(capsule, FLIGHT_NAME);
+    if (f == NULL)
+        return NULL;
+    if (f->done || waits_for_me(f, me))
+        return compute(ctx);   /* recursion, or a cycle of waits: compute, as without lock */
+    return wait_for(capsule, f, compute, ctx);
 }
 
 PyObject *wcpy_flight_call(PyObject *flights, PyObject *fkey, wcpy_compute_fn compute,
                            void *ctx)
 {
     unsigned long me = PyThread_get_thread_ident();
-    PyObject *capsule, *r;
+    PyObject *capsule, *existing, *r;
 
     Py_INCREF(flights);   /* a tp_clear of the wrapper may drop its reference */
     capsule = PyDict_GetItemWithError(flights, fkey);
     if (capsule != NULL) {
-        Flight *f = PyCapsule_GetPointer(capsule, FLIGHT_NAME);
-        if (f == NULL)
-            r = NULL;
-        else if (f->done || waits_for_me(f, me))
-            r = compute(ctx);   /* recursion, or a cycle of waits: compute, as without lock */
-        else
-            r = wait_for(capsule, f, compute, ctx);
+        r = join(capsule, me, compute, ctx);
     } else if (PyErr_Occurred()) {
         r = NULL;
+    } else if ((capsule = record_flight(flights, fkey, me, &existing)) != NULL) {
+        r = lead(flights, fkey, capsule, compute, ctx);
+        Py_DECREF(capsule);
+    } else if (existing != NULL) {
+        r = join(existing, me, compute, ctx);
+        Py_DECREF(existing);
     } else {
-        r = lead(flights, fkey, compute, ctx, me);
+        r = NULL;
     }
     Py_DECREF(flights);
     return r;
