@@ -3,11 +3,9 @@
  *
  * An lru_cache wrapper owns one wc_cache. Entries are (owner, key) -> value:
  *   - on a method (the wrapper saw __set_name__), owner is the instance's
- *     owner record (owners.c) and key is built from the remaining arguments.
- *     A single positional argument of a type that cannot compare equal to a
- *     tuple (int, str, float, bytes, None, bool, or any type using object's
- *     identity equality) is stored as is; everything else becomes a tuple
- *     like functools' (args, kwd_mark, k1, v1, ..., types if typed).
+ *     owner record (owners.c) and key is built from the remaining arguments
+ *     so that equal calls share an entry exactly as with functools' key
+ *     (self, args..., kwd_mark, k1, v1, ..., types if typed): key.c.
  *   - on a function, or on an owner that cannot be weakly referenced, the
  *     entry is unowned and the key contains every argument (functools'
  *     behaviour: such an owner is held strongly until evicted).
@@ -49,117 +47,41 @@
 Py_ssize_t wcpy_lru_offset;
 
 /* ------------------------------------------------------------------ */
-/* Keys                                                                */
-/* ------------------------------------------------------------------ */
-
-/* Can a lone argument stand for its own key? Only if it can never compare
- * equal to a tuple key built for a call with other arguments. For functions
- * we follow functools exactly (exact int and str only), so that the same
- * calls share entries as they do there: f(1) and f(1.0) are two entries. On
- * methods functools' key always holds self, so f(1) and f(1.0) share one
- * entry there; any type whose equality cannot match a tuple keeps that. */
-static int stands_alone(PyObject *arg, int is_method)
-{
-    PyTypeObject *t = Py_TYPE(arg);
-    if (t == &PyLong_Type || t == &PyUnicode_Type)
-        return 1;
-    if (!is_method)
-        return 0;
-    if (t == &PyFloat_Type || t == &PyBytes_Type || t == &PyBool_Type || arg == Py_None)
-        return 1;
-    return t->tp_richcompare == PyBaseObject_Type.tp_richcompare;
-}
-
-/* Build the key for args[0:nargs] plus keywords. Returns a new reference. */
-static PyObject *make_key(LruState *st, PyObject *const *args, Py_ssize_t nargs,
-                          PyObject *kwnames, int typed, int owned)
-{
-    Py_ssize_t nkw = kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0;
-    Py_ssize_t size, i, pos = 0;
-    PyObject *key;
-
-    if (nkw == 0 && !typed && nargs == 1 && stands_alone(args[0], owned))
-        return Py_NewRef(args[0]);
-    size = nargs + (nkw ? 1 + 2 * nkw : 0) + (typed ? nargs + nkw : 0);
-    key = PyTuple_New(size);
-    if (key == NULL)
-        return NULL;
-    for (i = 0; i < nargs; i++)
-        PyTuple_SET_ITEM(key, pos++, Py_NewRef(args[i]));
-    if (nkw) {
-        PyTuple_SET_ITEM(key, pos++, Py_NewRef(st->kwd_mark));
-        for (i = 0; i < nkw; i++) {
-            PyTuple_SET_ITEM(key, pos++, Py_NewRef(PyTuple_GET_ITEM(kwnames, i)));
-            PyTuple_SET_ITEM(key, pos++, Py_NewRef(args[nargs + i]));
-        }
-    }
-    if (typed) {
-        for (i = 0; i < nargs; i++)
-            PyTuple_SET_ITEM(key, pos++, Py_NewRef(Py_TYPE(args[i])));
-        for (i = 0; i < nkw; i++)
-            PyTuple_SET_ITEM(key, pos++, Py_NewRef(Py_TYPE(args[nargs + i])));
-    }
-    return key;
-}
-
-/* ------------------------------------------------------------------ */
-/* Detecting a value that keeps its owner alive                        */
-/* ------------------------------------------------------------------ */
-
-typedef struct {
-    PyObject *target;
-    int depth;
-    int budget;
-    int found;
-} CycleSearch;
-
-static int cycle_visit(PyObject *obj, void *arg)
-{
-    CycleSearch *s = arg;
-    if (obj == s->target) {
-        s->found = 1;
-        return 1;
-    }
-    if (s->depth > 0 && s->budget > 0 && PyObject_IS_GC(obj) &&
-        Py_TYPE(obj)->tp_traverse != NULL) {
-        s->budget--;
-        s->depth--;
-        Py_TYPE(obj)->tp_traverse(obj, cycle_visit, s);
-        s->depth++;
-    }
-    return s->found;
-}
-
-/* Does value reach owner within a few references (value -> x -> y -> owner)?
- * Bounded: at most 64 containers looked into, on the miss path only. */
-static int references_owner(PyObject *value, PyObject *owner)
-{
-    CycleSearch s = {owner, 2, 64, 0};
-    if (value == owner)
-        return 1;
-    if (!PyObject_IS_GC(value) || Py_TYPE(value)->tp_traverse == NULL)
-        return 0;
-    Py_TYPE(value)->tp_traverse(value, cycle_visit, &s);
-    return s.found;
-}
-
-/* ------------------------------------------------------------------ */
 /* The wrapper: calls                                                  */
 /* ------------------------------------------------------------------ */
 
+/* The wrapper's attribute `attr` (its __dict__ first, where update_wrapper
+ * puts it, then the wrapped function's) if it is a str: a new reference.
+ * NULL if it is missing, raises an Exception, or is not a str (a number, a
+ * descriptor's odd result): the caller falls back. NULL with the exception
+ * kept only for a BaseException that is not an Exception (KeyboardInterrupt). */
+static PyObject *str_attr(Wrapper *self, const char *attr)
+{
+    PyObject *v = NULL;
+    if (self->dict != NULL) {
+        v = PyDict_GetItemString(self->dict, attr);   /* borrowed, runs no code */
+        Py_XINCREF(v);
+    }
+    if (v == NULL && self->func != NULL) {
+        v = PyObject_GetAttrString(self->func, attr);
+        if (v == NULL && PyErr_ExceptionMatches(PyExc_Exception))
+            PyErr_Clear();
+    }
+    if (v != NULL && !PyUnicode_Check(v))
+        Py_CLEAR(v);
+    return v;
+}
+
+/* For reprs and warnings: __qualname__ if it is a str, else __name__ if it
+ * is one, else "?" (as a bound method's repr does). Never passes a non-str
+ * to "%U". */
 PyObject *wcpy_wrapper_name(Wrapper *self)
 {
-    PyObject *name = NULL;
-    if (self->dict != NULL)
-        name = PyDict_GetItemString(self->dict, "__qualname__");
-    if (name == NULL)
-        name = PyObject_GetAttrString(self->func, "__qualname__");
-    else
-        Py_INCREF(name);
-    if (name == NULL) {
-        PyErr_Clear();
+    PyObject *name = str_attr(self, "__qualname__");
+    if (name == NULL && !PyErr_Occurred())
+        name = str_attr(self, "__name__");
+    if (name == NULL && !PyErr_Occurred())
         name = PyUnicode_FromString("?");
-    }
     return name;
 }
 
@@ -229,7 +151,12 @@ static PyObject *call_and_store(Wrapper *self, PyObject *owner_obj, PyObject *ke
         rec = wcpy_owner_get_or_create(self->state->owners, owner_obj);
         if (rec == NULL)
             goto error;
-        if (references_owner(result, owner_obj) && warn_cycle(self, owner_obj) < 0)
+        size_t visits;
+        int found = wcpy_references_owner(result, owner_obj, &visits);
+        self->cycle_checks++;
+        if (visits > self->cycle_visits_max)
+            self->cycle_visits_max = visits;
+        if (found && warn_cycle(self, owner_obj) < 0)
             goto error;
     }
     r = wcpy_put(self->cache, rec != NULL ? &rec->owner : NULL, (uint64_t)hash, key, result,
@@ -307,9 +234,9 @@ PyObject *wcpy_wrapper_call(Wrapper *self, PyObject *const *args, size_t nargsf,
         }
     }
     if (owner_obj != NULL)
-        key = make_key(st, args + 1, nargs - 1, kwnames, self->typed, 1);
+        key = wcpy_lru_make_key(st, args + 1, nargs - 1, kwnames, self->typed, owner_obj);
     else
-        key = make_key(st, args, nargs, kwnames, self->typed, 0);
+        key = wcpy_lru_make_key(st, args, nargs, kwnames, self->typed, NULL);
     if (key == NULL)
         return NULL;
     hash = PyObject_Hash(key);
@@ -393,7 +320,7 @@ static PyObject *wrapper_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         return NULL;
     }
     self->opts = opts;
-    wcpy_config_init(&config, &wcpy_ops);
+    wcpy_config_init(&config, &wcpy_lru_ops);
     config.max_entries = maxsize > 0 ? (size_t)maxsize : 0;
     wcpy_options_config(opts, &config);
     if (wc_cache_new(&config, &self->cache) != WC_OK) {
@@ -492,6 +419,19 @@ static PyObject *wrapper_cache_clear(PyObject *op, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+/* Internal figures for tests and benchmarks (not part of the API). */
+static PyObject *wrapper_debug_stats(PyObject *op, PyObject *unused)
+{
+    Wrapper *self = (Wrapper *)op;
+    wc_stats stats;
+    (void)unused;
+    wc_cache_stats(self->cache, &stats);
+    return Py_BuildValue("{s:K,s:n,s:n,s:n}", "noexpand", (unsigned long long)stats.noexpand,
+                         "size", (Py_ssize_t)stats.size, "cycle_checks",
+                         (Py_ssize_t)self->cycle_checks, "cycle_visits_max",
+                         (Py_ssize_t)self->cycle_visits_max);
+}
+
 static PyObject *wrapper_set_name(PyObject *op, PyObject *args)
 {
     PyObject *owner, *name;
@@ -563,6 +503,9 @@ static PyMethodDef wrapper_methods[] = {
      "Drop the expired entries now (ttl caches); return how many."},
     {"__set_name__", wrapper_set_name, METH_VARARGS,
      "Called by the class body: from now on the first argument is the owner."},
+    {"_debug_stats", wrapper_debug_stats, METH_NOARGS,
+     "Internal: the core's noexpand counter, the owner-cycle checks and the most "
+     "references one of them looked at."},
     {"__reduce__", wrapper_reduce, METH_NOARGS, NULL},
     {"__copy__", wrapper_copy, METH_NOARGS, NULL},
     {"__deepcopy__", wrapper_deepcopy, METH_O, NULL},
