@@ -13,6 +13,7 @@
  * starts the iteration again when a removal's decrefs changed the cache.
  */
 #include "lru.h"
+#include "options.h"
 
 #include <string.h>
 
@@ -118,6 +119,33 @@ static PyObject *bound_cache_info(PyObject *op, PyObject *unused)
             n += (size_t)key_of_fallback_owner((PyObject *)item.key, b->self);
     }
     return wcpy_wrapper_cache_info(b->wrapper, n);
+}
+
+/* cache_stats() of obj's entries: hits, misses and evictions of the whole
+ * cache (as cache_info), currsize and weight of obj's entries (a scan). */
+static PyObject *bound_cache_stats(PyObject *op, PyObject *unused)
+{
+    Bound *b = (Bound *)op;
+    OwnerRef *rec = NULL;
+    size_t n = 0;
+    uint64_t weight = 0;
+    wc_iter it;
+    wc_item item;
+    (void)unused;
+    if (is_weakrefable(b->self)) {
+        rec = wcpy_owner_lookup(b->wrapper->state->owners, b->self);
+        if (rec == NULL)
+            return wcpy_options_cache_stats(b->wrapper, 0, 0);
+    }
+    wc_iter_init(&it, b->wrapper->cache);
+    while (wc_iter_next(&it, &item) == 1) {   /* no callbacks run while iterating */
+        if (rec != NULL ? item.owner == &rec->owner
+                        : key_of_fallback_owner((PyObject *)item.key, b->self)) {
+            n++;
+            weight += item.weight;
+        }
+    }
+    return wcpy_options_cache_stats(b->wrapper, n, weight);
 }
 
 static PyObject *bound_cache_clear(PyObject *op, PyObject *unused)
@@ -302,6 +330,8 @@ static PyMethodDef bound_methods[] = {
     {"cache_info", bound_cache_info, METH_NOARGS,
      "hits, misses and maxsize of the whole cache; currsize counts this instance's entries."},
     {"cache_clear", bound_cache_clear, METH_NOARGS, "Drop this instance's entries only."},
+    {"cache_stats", bound_cache_stats, METH_NOARGS,
+     "CacheStats of the whole cache; currsize and weight count this instance's entries."},
     {"__reduce__", bound_reduce, METH_NOARGS, NULL},
     {NULL, NULL, 0, NULL},
 };

@@ -31,6 +31,8 @@ void wcpy_lru_clear(LruState *st);
 /* Shared by lru.c and bound.c                                         */
 /* ------------------------------------------------------------------ */
 
+struct WcOptions;
+
 typedef struct {
     PyObject_HEAD
     vectorcallfunc vectorcall;
@@ -41,6 +43,7 @@ typedef struct {
     Py_ssize_t maxsize;            /* -1: unbounded */
     uint64_t hits_base, misses_base, uncached_misses;
     char typed, is_method, warned_not_weakrefable, warned_cycle;
+    struct WcOptions *opts;        /* lock/ttl/maxweight/weigher (options.h); NULL: none */
     size_t cycle_checks, cycle_visits_max;   /* for _debug_stats() */
     PyObject *dict;
     PyObject *weakreflist;
