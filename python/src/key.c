@@ -145,16 +145,4 @@ static int key_equal(void *ctx, const void *stored, const void *probe)
     return PyObject_RichCompareBool(a, b, Py_EQ);
 }
 
-static void obj_decref(void *ctx, void *obj)
-{
-    (void)ctx;
-    Py_DECREF((PyObject *)obj);
-}
-
-static void obj_incref(void *ctx, void *obj)
-{
-    (void)ctx;
-    Py_INCREF((PyObject *)obj);
-}
-
-const wc_ops wcpy_lru_ops = {key_equal, obj_decref, obj_decref, obj_incref, NULL};
+const wc_ops wcpy_lru_ops = {key_equal, wcpy_obj_decref, wcpy_obj_decref, wcpy_obj_incref, NULL};

@@ -352,20 +352,20 @@ static int key_equal(void *ctx, const void *stored, const void *probe)
     return PyObject_RichCompareBool((PyObject *)stored, (PyObject *)probe, Py_EQ);
 }
 
-static void obj_decref(void *ctx, void *obj)
+void wcpy_obj_decref(void *ctx, void *obj)
 {
     (void)ctx;
     Py_DECREF((PyObject *)obj);
 }
 
-static void obj_incref(void *ctx, void *obj)
+void wcpy_obj_incref(void *ctx, void *obj)
 {
     (void)ctx;
     Py_INCREF((PyObject *)obj);
 }
 
-const wc_ops wcpy_ops = {key_equal, obj_decref, obj_decref, obj_incref, NULL};
-const wc_ops wcpy_identity_ops = {NULL, obj_decref, obj_decref, obj_incref, NULL};
+const wc_ops wcpy_ops = {key_equal, wcpy_obj_decref, wcpy_obj_decref, wcpy_obj_incref, NULL};
+const wc_ops wcpy_identity_ops = {NULL, wcpy_obj_decref, wcpy_obj_decref, wcpy_obj_incref, NULL};
 
 static void *py_malloc(void *ctx, size_t size)
 {

@@ -71,6 +71,9 @@ size_t wcpy_owner_records_in(const OwnersState *st, const wc_cache *cache);
 extern const wc_allocator wcpy_allocator;
 extern const wc_ops wcpy_ops;
 extern const wc_ops wcpy_identity_ops;
+/* Their free_* and retain_value callbacks, for other ops tables (ctx unused). */
+void wcpy_obj_decref(void *ctx, void *obj);
+void wcpy_obj_incref(void *ctx, void *obj);
 
 /* wc_config_init() for a cache of PyObject * with these ops (wcpy_ops or
  * wcpy_identity_ops) and the PyMem allocator; set the bounds afterwards. */
