@@ -131,11 +131,11 @@ static int warn_cycle(Wrapper *self, PyObject *owner)
 }
 
 /* The miss path: call, then store. `owner` NULL for unowned entries. */
-static PyObject *call_and_store(Wrapper *self, PyObject *owner_obj, PyObject *key,
+static PyObject *call_and_store(Wrapper *self, PyObject *owner_obj, void *probe,
                                 Py_hash_t hash, PyObject *const *args, size_t nargsf,
                                 PyObject *kwnames)
 {
-    PyObject *result = PyObject_Vectorcall(self->func, args, nargsf, kwnames);
+    PyObject *result = PyObject_Vectorcall(self->func, args, nargsf, kwnames), *key;
     OwnerRef *rec = NULL;
     uint32_t weight = 1;
     int r;
@@ -163,8 +163,12 @@ static PyObject *call_and_store(Wrapper *self, PyObject *owner_obj, PyObject *ke
         if (found && warn_cycle(self, owner_obj) < 0)
             goto error;
     }
+    key = wcpy_lru_probe_key(probe);
+    if (key == NULL)
+        goto error;
     r = wcpy_put(self->cache, rec != NULL ? &rec->owner : NULL, (uint64_t)hash, key, result,
                  weight);
+    Py_DECREF(key);
     if (r == WC_ETOOBIG)
         return result;   /* the core's own check of maxweight */
     if (r == WC_ECHANGED && !PyErr_Occurred())
@@ -185,7 +189,8 @@ error:
 /* lock=True: the miss path as a single flight per (owner, key). */
 typedef struct {
     Wrapper *self;
-    PyObject *owner_obj, *key;
+    PyObject *owner_obj;
+    void *probe;
     Py_hash_t hash;
     PyObject *const *args;
     size_t nargsf;
@@ -195,20 +200,24 @@ typedef struct {
 static PyObject *miss_compute(void *ctx)
 {
     MissCall *m = ctx;
-    return call_and_store(m->self, m->owner_obj, m->key, m->hash, m->args, m->nargsf,
+    return call_and_store(m->self, m->owner_obj, m->probe, m->hash, m->args, m->nargsf,
                           m->kwnames);
 }
 
-static PyObject *call_and_store_flight(Wrapper *self, PyObject *owner_obj, PyObject *key,
+static PyObject *call_and_store_flight(Wrapper *self, PyObject *owner_obj, void *probe,
                                        Py_hash_t hash, PyObject *const *args, size_t nargsf,
                                        PyObject *kwnames)
 {
     OptState *ost = wcpy_type_part_state(Py_TYPE(self), wcpy_options_offset);
-    MissCall m = {self, owner_obj, key, hash, args, nargsf, kwnames};
-    PyObject *fkey, *result;
+    MissCall m = {self, owner_obj, probe, hash, args, nargsf, kwnames};
+    PyObject *fkey, *key, *result;
     if (ost == NULL || self->opts->flights == NULL)   /* module or wrapper torn down */
         return miss_compute(&m);
+    key = wcpy_lru_probe_key(probe);
+    if (key == NULL)
+        return NULL;
     fkey = wcpy_flight_key(ost->flight_mark, owner_obj, key);
+    Py_DECREF(key);
     if (fkey == NULL)
         return NULL;
     result = wcpy_flight_call(self->opts->flights, fkey, miss_compute, &m);
@@ -222,8 +231,9 @@ PyObject *wcpy_wrapper_call(Wrapper *self, PyObject *const *args, size_t nargsf,
 {
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
     LruState *st = self->state;
-    PyObject *owner_obj = NULL, *key, *value = NULL, *result;
+    PyObject *owner_obj = NULL, *value = NULL, *result;
     OwnerRef *rec = NULL;
+    void *key;
     Py_hash_t hash;
     int r;
 
@@ -240,14 +250,13 @@ PyObject *wcpy_wrapper_call(Wrapper *self, PyObject *const *args, size_t nargsf,
         }
     }
     if (owner_obj != NULL)
-        key = wcpy_lru_make_key(st, args + 1, nargs - 1, kwnames, self->typed, owner_obj);
+        r = wcpy_lru_probe(st, args + 1, nargs - 1, kwnames, self->typed, owner_obj, &key, &hash);
     else
-        key = wcpy_lru_make_key(st, args, nargs, kwnames, self->typed, NULL);
-    if (key == NULL)
+        r = wcpy_lru_probe(st, args, nargs, kwnames, self->typed, NULL, &key, &hash);
+    if (r < 0)
         return NULL;
-    hash = PyObject_Hash(key);
-    if (hash == -1 || wcpy_options_tick(self->opts) < 0) {
-        Py_DECREF(key);
+    if (wcpy_options_tick(self->opts) < 0) {
+        wcpy_lru_probe_release(key);
         return NULL;
     }
     if (owner_obj != NULL) {
@@ -258,7 +267,7 @@ PyObject *wcpy_wrapper_call(Wrapper *self, PyObject *const *args, size_t nargsf,
         r = wc_get(self->cache, NULL, (uint64_t)hash, key, (void **)&value);
     }
     if (r == WC_OK) {
-        Py_DECREF(key);
+        wcpy_lru_probe_release(key);
         return value;   /* retain_value gave us our reference */
     }
     if (r == WC_ECHANGED && !PyErr_Occurred()) {
@@ -267,14 +276,14 @@ PyObject *wcpy_wrapper_call(Wrapper *self, PyObject *const *args, size_t nargsf,
          * compute, and store if the store settles. */
         self->uncached_misses++;
     } else if (r != WC_NOTFOUND) {
-        Py_DECREF(key);
+        wcpy_lru_probe_release(key);
         return wcpy_core_error(r);
     }
     if (self->opts != NULL && self->opts->flights != NULL)
         result = call_and_store_flight(self, owner_obj, key, hash, args, nargsf, kwnames);
     else
         result = call_and_store(self, owner_obj, key, hash, args, nargsf, kwnames);
-    Py_DECREF(key);
+    wcpy_lru_probe_release(key);
     return result;
 }
 

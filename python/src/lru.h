@@ -69,11 +69,16 @@ PyObject *wcpy_wrapper_cache_info(Wrapper *self, size_t currsize);
 /* The wrapper's __qualname__ (new reference), "?" if it has none. */
 PyObject *wcpy_wrapper_name(Wrapper *self);
 
-/* key.c: the key of a call with args[0:nargs] plus keywords; `owner` is the
- * owner object of an owned entry (not in args), NULL for an unowned one.
- * New reference, NULL with an exception. */
-PyObject *wcpy_lru_make_key(LruState *st, PyObject *const *args, Py_ssize_t nargs,
-                            PyObject *kwnames, int typed, PyObject *owner);
+/* key.c: the lookup key ("probe") of a call with args[0:nargs] plus
+ * keywords, and its hash; `owner` is the owner object of an owned entry (not
+ * in args), NULL for an unowned one. The probe is a new reference to a key
+ * object, or a tagged pointer standing for a 1-tuple without allocating it:
+ * use it only as the key of a lookup, store wcpy_lru_probe_key(probe), and
+ * release it with wcpy_lru_probe_release(). 0, or -1 with an exception. */
+int wcpy_lru_probe(LruState *st, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+                   int typed, PyObject *owner, void **probe, Py_hash_t *hash);
+PyObject *wcpy_lru_probe_key(void *probe);   /* new reference, NULL + exception */
+void wcpy_lru_probe_release(void *probe);
 /* The ops of an lru_cache's wc_cache (key equality as functools', see key.c). */
 extern const wc_ops wcpy_lru_ops;
 
