@@ -21,12 +21,11 @@ from __future__ import annotations
 
 import argparse
 import gc
-import statistics
 import sys
-import timeit
 import tracemalloc
 
 import weakcache
+from bench_lru import interleaved  # the same interleaved timing (this directory)
 
 CONFIGS = {
     "no options": {},
@@ -72,15 +71,6 @@ def hit_loop(config: str, n: int) -> None:
 
     loop()
     assert f.cache_info().hits == n
-
-
-def interleaved(cases: dict[str, str], env: dict, number: int, rounds: int) -> dict[str, float]:
-    timers = {name: timeit.Timer(stmt, globals=env) for name, stmt in cases.items()}
-    samples: dict[str, list[float]] = {name: [] for name in cases}
-    for _ in range(rounds):
-        for name, t in timers.items():
-            samples[name].append(t.timeit(number) / number * 1e9)
-    return {name: statistics.median(v) for name, v in samples.items()}
 
 
 def bench_hits(quick: bool) -> dict[str, float]:
