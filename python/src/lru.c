@@ -35,6 +35,10 @@
  *   2. The user's function is called with no cache operation in progress.
  *   3. Every reference handed to the core is owned by the core from the
  *      moment wc_put() succeeds; on failure we release it ourselves.
+ *   4. A lookup or store that cannot settle (WC_ECHANGED: __eq__ changed the
+ *      cache at every one of the core's restarts) is never an error: the
+ *      lookup counts as a miss and the function is called; an unsettled
+ *      store returns the result without storing it.
  * The GIL serialises threads; a thread switch can only happen inside one of
  * the Python calls above, which the core already treats as re-entry.
  */
@@ -163,6 +167,8 @@ static PyObject *call_and_store(Wrapper *self, PyObject *owner_obj, PyObject *ke
                  weight);
     if (r == WC_ETOOBIG)
         return result;   /* the core's own check of maxweight */
+    if (r == WC_ECHANGED && !PyErr_Occurred())
+        return result;   /* the store could not settle: the result, not stored */
     if (r != WC_OK) {
         wcpy_core_error(r);
         goto error;
@@ -255,7 +261,12 @@ PyObject *wcpy_wrapper_call(Wrapper *self, PyObject *const *args, size_t nargsf,
         Py_DECREF(key);
         return value;   /* retain_value gave us our reference */
     }
-    if (r != WC_NOTFOUND) {
+    if (r == WC_ECHANGED && !PyErr_Occurred()) {
+        /* __eq__ kept changing the cache (re-entrant calls, other threads
+         * while it released the GIL): a miss, as functools would count it;
+         * compute, and store if the store settles. */
+        self->uncached_misses++;
+    } else if (r != WC_NOTFOUND) {
         Py_DECREF(key);
         return wcpy_core_error(r);
     }
@@ -323,6 +334,12 @@ static PyObject *wrapper_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     wcpy_config_init(&config, &wcpy_lru_ops);
     config.max_entries = maxsize > 0 ? (size_t)maxsize : 0;
     wcpy_options_config(opts, &config);
+    /* Unbounded by count and by weight: nothing is ever evicted by the
+     * policy, so the order is never used; SIEVE hits only set a bit in the
+     * entry instead of relinking it between its LRU neighbours (two fewer
+     * cache lines per hit at scale). With maxweight the order matters: LRU. */
+    if (maxsize < 0 && config.max_weight == 0)
+        config.policy = WC_POLICY_SIEVE;
     if (wc_cache_new(&config, &self->cache) != WC_OK) {
         Py_DECREF(self);
         return PyErr_NoMemory();

@@ -54,6 +54,7 @@ typedef struct {
     vectorcallfunc vectorcall;
     Wrapper *wrapper;
     PyObject *self;
+    PyObject *weakreflist;   /* weakref.ref(obj.m), WeakSet, as bound methods */
 } Bound;
 
 /* lru.c */
