@@ -587,8 +587,9 @@ static PyObject *new_warning(PyObject *module, const char *qualified, PyObject *
     return w;
 }
 
-/* CacheInfo, the namedtuple functools uses, as weakcache.CacheInfo. */
-static PyObject *new_cache_info_type(void)
+/* collections.namedtuple(name, fields, module="weakcache"): CacheInfo (the
+ * namedtuple functools uses) here, CacheStats in options.c. */
+PyObject *wcpy_namedtuple(const char *name, const char *fields)
 {
     PyObject *collections, *namedtuple, *args, *kwargs, *t = NULL;
     collections = PyImport_ImportModule("collections");
@@ -598,7 +599,7 @@ static PyObject *new_cache_info_type(void)
     Py_DECREF(collections);
     if (namedtuple == NULL)
         return NULL;
-    args = Py_BuildValue("(ss)", "CacheInfo", "hits misses maxsize currsize");
+    args = Py_BuildValue("(ss)", name, fields);
     kwargs = Py_BuildValue("{ss}", "module", "weakcache");
     if (args != NULL && kwargs != NULL)
         t = PyObject_Call(namedtuple, args, kwargs);
@@ -621,7 +622,7 @@ int wcpy_lru_init(PyObject *module, LruState *st, OwnersState *owners, PyObject 
     if (PyModule_AddObjectRef(module, "_lru_cache_wrapper", (PyObject *)st->wrapper_type) < 0 ||
         PyModule_AddObjectRef(module, "_bound_method", (PyObject *)st->bound_type) < 0)
         return -1;
-    st->cache_info_type = new_cache_info_type();
+    st->cache_info_type = wcpy_namedtuple("CacheInfo", "hits misses maxsize currsize");
     if (st->cache_info_type == NULL ||
         PyModule_AddObjectRef(module, "CacheInfo", st->cache_info_type) < 0)
         return -1;

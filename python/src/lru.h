@@ -64,6 +64,8 @@ extern Py_ssize_t wcpy_lru_offset;
 /* The call itself: args[0] is the owner when the wrapper is a method. */
 PyObject *wcpy_wrapper_call(Wrapper *self, PyObject *const *args, size_t nargsf,
                             PyObject *kwnames);
+/* A new collections.namedtuple type in module "weakcache". */
+PyObject *wcpy_namedtuple(const char *name, const char *fields);
 /* CacheInfo(hits, misses, maxsize, currsize) of the wrapper. */
 PyObject *wcpy_wrapper_cache_info(Wrapper *self, size_t currsize);
 /* The wrapper's __qualname__ (new reference), "?" if it has none. */

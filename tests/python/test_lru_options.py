@@ -49,6 +49,15 @@ def wait_until(pred, timeout=JOIN):
         time.sleep(0.002)
 
 
+def release_the_leader(calls, release, threads):
+    """Once the leader is inside the function and the others have had time
+    to reach the cache (and wait), let the leader finish; join everyone."""
+    wait_until(lambda: calls)
+    time.sleep(0.2)
+    release.set()
+    join_all(threads)
+
+
 # ---------------------------------------------------------------------------
 # lock=True
 # ---------------------------------------------------------------------------
@@ -72,11 +81,7 @@ def slow_function(lock: bool):
 def test_concurrent_callers_of_one_key_run_it_once_with_lock(lock):
     f, calls, release = slow_function(lock)
     results = []
-    threads = run_threads([lambda: results.append(f(1))] * 6)
-    wait_until(lambda: len(calls) >= 1)
-    time.sleep(0.2)  # let the other five reach the cache
-    release.set()
-    join_all(threads)
+    release_the_leader(calls, release, run_threads([lambda: results.append(f(1))] * 6))
     assert len(results) == 6
     if lock:
         assert calls == [1]
@@ -203,11 +208,7 @@ def test_lock_waiters_get_the_leaders_exception_and_nothing_is_stored():
         except ValueError as e:
             errors.append(e)
 
-    threads = run_threads([call] * 4)
-    wait_until(lambda: calls)
-    time.sleep(0.2)
-    release.set()
-    join_all(threads)
+    release_the_leader(calls, release, run_threads([call] * 4))
     assert calls == [1]
     assert len(errors) == 4
     assert all(e is errors[0] for e in errors)  # one exception, handed to every waiter
@@ -288,10 +289,8 @@ def test_lock_owner_dropped_by_the_caller_while_others_wait():
     out = []
     threads = run_threads([lambda: out.append(bound(1))] * 4)
     wait_until(lambda: calls)
-    time.sleep(0.2)
     del a, bound  # the running calls still hold it
-    release.set()
-    join_all(threads)
+    release_the_leader(calls, release, threads)
     assert calls == [1] and len(out) == 4
     del threads, out
     gc.collect()
@@ -532,11 +531,7 @@ def test_ttl_with_lock_together():
         assert release.wait(JOIN)
         return [x]
 
-    threads = run_threads([lambda: g(1)] * 3)
-    wait_until(lambda: calls)
-    time.sleep(0.1)
-    release.set()
-    join_all(threads)
+    release_the_leader(calls, release, run_threads([lambda: g(1)] * 3))
     assert calls == [1]
     clock.now = 11
     g(1)
