@@ -117,12 +117,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item
                 names.remove(_GUARD)
             names.insert(0, _GUARD)
             used = True
-    if used:
+    if used and _WRAPPERS:
         _activate(config)
+
+
+try:
+    _wrapper = pytest.hookimpl(wrapper=True)
+except TypeError:  # pragma: no cover - pluggy < 1.1 has no new-style wrappers
+    _WRAPPERS = False
+    _wrapper = pytest.hookimpl()
+else:
+    _WRAPPERS = True
 
 
 def _activate(config: pytest.Config) -> None:
     """Register the per-test hooks, once, when a test of this run uses the plugin."""
+    if not _WRAPPERS:  # pragma: no cover - only the tests that use the plugin fail
+        raise pytest.UsageError("weakcache.testing needs pluggy >= 1.1 (pip install -U pluggy)")
     if not config.pluginmanager.has_plugin(_ACTIVE):
         config.pluginmanager.register(_ActiveHooks(), _ACTIVE)
 
@@ -130,7 +141,7 @@ def _activate(config: pytest.Config) -> None:
 class _ActiveHooks:
     """The per-test hooks; registered only once some test uses the plugin."""
 
-    @pytest.hookimpl(wrapper=True)
+    @_wrapper
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
@@ -145,7 +156,7 @@ class _ActiveHooks:
             report.longrepr = "LeakError: %s" % (call.excinfo.value,)
         return report
 
-    @pytest.hookimpl(wrapper=True)
+    @_wrapper
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
         state = item.stash.get(_STATE, None)
         if state is not None and state.marks and state.tracker is not None:
