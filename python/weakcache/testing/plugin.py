@@ -76,11 +76,15 @@ _GUARD = "_weakcache_leak_guard"
 _ACTIVE = "weakcache.testing.active"
 
 
-def _wants_guard(item: pytest.Item) -> bool:
-    names = getattr(item, "fixturenames", None)
-    if type(names) is not list:
-        return False  # an item without fixtures (not a test function)
-    return "leak_tracker" in names or _GUARD in names or item.get_closest_marker("no_leaks") is not None
+def _marked(node: Optional[pytest.Item | pytest.Collector], memo: Dict[int, bool]) -> bool:
+    """Does ``node`` or a parent of it carry a ``no_leaks`` mark? (memoised per node)"""
+    if node is None:
+        return False
+    known = memo.get(id(node))
+    if known is None:
+        known = any(mark.name == "no_leaks" for mark in node.own_markers) or _marked(node.parent, memo)
+        memo[id(node)] = known
+    return known
 
 
 @pytest.hookimpl(trylast=True)
@@ -90,11 +94,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item
     First in ``item.fixturenames`` means set up first among the test's
     function fixtures, so torn down last: the check sees every other
     function fixture gone.  Other tests get nothing (no autouse fixture).
+    This runs over every collected test, so it makes no Python call per
+    test: marks are read from ``own_markers``, the parents' once each.
     """
     used = False
+    memo: Dict[int, bool] = {}
     for item in items:
-        if _wants_guard(item):
-            names: List[str] = item.fixturenames  # type: ignore[attr-defined]
+        names = getattr(item, "fixturenames", None)
+        if type(names) is not list:
+            continue  # an item without fixtures (not a test function)
+        wanted = "leak_tracker" in names or _GUARD in names
+        if not wanted:
+            for mark in item.own_markers:
+                if mark.name == "no_leaks":
+                    wanted = True
+                    break
+            else:
+                known = memo.get(id(item.parent))
+                wanted = known if known is not None else _marked(item.parent, memo)
+        if wanted:
             if _GUARD in names:
                 names.remove(_GUARD)
             names.insert(0, _GUARD)
