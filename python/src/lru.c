@@ -35,10 +35,16 @@
  *   2. The user's function is called with no cache operation in progress.
  *   3. Every reference handed to the core is owned by the core from the
  *      moment wc_put() succeeds; on failure we release it ourselves.
+ *   4. A lookup or store that cannot settle (WC_ECHANGED: __eq__ changed the
+ *      cache at every one of the core's restarts) is never an error: the
+ *      lookup counts as a miss and the function is called; an unsettled
+ *      store returns the result without storing it.
  * The GIL serialises threads; a thread switch can only happen inside one of
  * the Python calls above, which the core already treats as re-entry.
  */
 #include "lru.h"
+#include "flight.h"
+#include "options.h"
 
 #include <string.h>
 
@@ -125,16 +131,26 @@ static int warn_cycle(Wrapper *self, PyObject *owner)
 }
 
 /* The miss path: call, then store. `owner` NULL for unowned entries. */
-static PyObject *call_and_store(Wrapper *self, PyObject *owner_obj, PyObject *key,
+static PyObject *call_and_store(Wrapper *self, PyObject *owner_obj, void *probe,
                                 Py_hash_t hash, PyObject *const *args, size_t nargsf,
                                 PyObject *kwnames)
 {
-    PyObject *result = PyObject_Vectorcall(self->func, args, nargsf, kwnames);
+    PyObject *result = PyObject_Vectorcall(self->func, args, nargsf, kwnames), *key;
     OwnerRef *rec = NULL;
+    uint32_t weight = 1;
     int r;
 
     if (result == NULL)
         return NULL;
+    if (self->opts != NULL) {   /* weigher, then the clock: last Python calls before the put */
+        r = wcpy_options_weigh(self, result, &weight);
+        if (r < 0)
+            goto error;
+        if (r > 0)
+            return result;   /* heavier than maxweight: returned, not stored */
+        if (wcpy_options_tick(self->opts) < 0)
+            goto error;
+    }
     if (owner_obj != NULL) {
         rec = wcpy_owner_get_or_create(self->state->owners, owner_obj);
         if (rec == NULL)
@@ -147,16 +163,66 @@ static PyObject *call_and_store(Wrapper *self, PyObject *owner_obj, PyObject *ke
         if (found && warn_cycle(self, owner_obj) < 0)
             goto error;
     }
-    r = wcpy_put(self->cache, rec != NULL ? &rec->owner : NULL, (uint64_t)hash, key, result, 1);
+    key = wcpy_lru_probe_key(probe);
+    if (key == NULL)
+        goto error;
+    r = wcpy_put(self->cache, rec != NULL ? &rec->owner : NULL, (uint64_t)hash, key, result,
+                 weight);
+    Py_DECREF(key);
+    if (r == WC_ETOOBIG)
+        return result;   /* the core's own check of maxweight */
+    if (r == WC_ECHANGED && !PyErr_Occurred())
+        return result;   /* the store could not settle: the result, not stored */
     if (r != WC_OK) {
         wcpy_core_error(r);
         goto error;
     }
+    if (self->opts != NULL)
+        wcpy_options_after_put(self);
     return result;
 
 error:
     Py_DECREF(result);
     return NULL;
+}
+
+/* lock=True: the miss path as a single flight per (owner, key). */
+typedef struct {
+    Wrapper *self;
+    PyObject *owner_obj;
+    void *probe;
+    Py_hash_t hash;
+    PyObject *const *args;
+    size_t nargsf;
+    PyObject *kwnames;
+} MissCall;
+
+static PyObject *miss_compute(void *ctx)
+{
+    MissCall *m = ctx;
+    return call_and_store(m->self, m->owner_obj, m->probe, m->hash, m->args, m->nargsf,
+                          m->kwnames);
+}
+
+static PyObject *call_and_store_flight(Wrapper *self, PyObject *owner_obj, void *probe,
+                                       Py_hash_t hash, PyObject *const *args, size_t nargsf,
+                                       PyObject *kwnames)
+{
+    OptState *ost = wcpy_type_part_state(Py_TYPE(self), wcpy_options_offset);
+    MissCall m = {self, owner_obj, probe, hash, args, nargsf, kwnames};
+    PyObject *fkey, *key, *result;
+    if (ost == NULL || self->opts->flights == NULL)   /* module or wrapper torn down */
+        return miss_compute(&m);
+    key = wcpy_lru_probe_key(probe);
+    if (key == NULL)
+        return NULL;
+    fkey = wcpy_flight_key(ost->flight_mark, owner_obj, key);
+    Py_DECREF(key);
+    if (fkey == NULL)
+        return NULL;
+    result = wcpy_flight_call(self->opts->flights, fkey, miss_compute, &m);
+    Py_DECREF(fkey);
+    return result;
 }
 
 /* args[0] is the owner when is_method. */
@@ -165,8 +231,9 @@ PyObject *wcpy_wrapper_call(Wrapper *self, PyObject *const *args, size_t nargsf,
 {
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
     LruState *st = self->state;
-    PyObject *owner_obj = NULL, *key, *value = NULL, *result;
+    PyObject *owner_obj = NULL, *value = NULL, *result;
     OwnerRef *rec = NULL;
+    void *key;
     Py_hash_t hash;
     int r;
 
@@ -183,14 +250,13 @@ PyObject *wcpy_wrapper_call(Wrapper *self, PyObject *const *args, size_t nargsf,
         }
     }
     if (owner_obj != NULL)
-        key = wcpy_lru_make_key(st, args + 1, nargs - 1, kwnames, self->typed, owner_obj);
+        r = wcpy_lru_probe(st, args + 1, nargs - 1, kwnames, self->typed, owner_obj, &key, &hash);
     else
-        key = wcpy_lru_make_key(st, args, nargs, kwnames, self->typed, NULL);
-    if (key == NULL)
+        r = wcpy_lru_probe(st, args, nargs, kwnames, self->typed, NULL, &key, &hash);
+    if (r < 0)
         return NULL;
-    hash = PyObject_Hash(key);
-    if (hash == -1) {
-        Py_DECREF(key);
+    if (wcpy_options_tick(self->opts) < 0) {
+        wcpy_lru_probe_release(key);
         return NULL;
     }
     if (owner_obj != NULL) {
@@ -201,15 +267,23 @@ PyObject *wcpy_wrapper_call(Wrapper *self, PyObject *const *args, size_t nargsf,
         r = wc_get(self->cache, NULL, (uint64_t)hash, key, (void **)&value);
     }
     if (r == WC_OK) {
-        Py_DECREF(key);
+        wcpy_lru_probe_release(key);
         return value;   /* retain_value gave us our reference */
     }
-    if (r != WC_NOTFOUND) {
-        Py_DECREF(key);
+    if (r == WC_ECHANGED && !PyErr_Occurred()) {
+        /* __eq__ kept changing the cache (re-entrant calls, other threads
+         * while it released the GIL): a miss, as functools would count it;
+         * compute, and store if the store settles. */
+        self->uncached_misses++;
+    } else if (r != WC_NOTFOUND) {
+        wcpy_lru_probe_release(key);
         return wcpy_core_error(r);
     }
-    result = call_and_store(self, owner_obj, key, hash, args, nargsf, kwnames);
-    Py_DECREF(key);
+    if (self->opts != NULL && self->opts->flights != NULL)
+        result = call_and_store_flight(self, owner_obj, key, hash, args, nargsf, kwnames);
+    else
+        result = call_and_store(self, owner_obj, key, hash, args, nargsf, kwnames);
+    wcpy_lru_probe_release(key);
     return result;
 }
 
@@ -225,16 +299,20 @@ static PyObject *wrapper_vectorcall(PyObject *self, PyObject *const *args, size_
 
 static PyObject *wrapper_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"user_function", "maxsize", "typed", "cache_info_type", NULL};
+    static char *kwlist[] = {"user_function", "maxsize", "typed", "cache_info_type",
+                             "lock", "ttl", "timer", "maxweight", "weigher", NULL};
     PyObject *func, *maxsize_obj, *cache_info_type;
+    PyObject *lock = NULL, *ttl = NULL, *timer = NULL, *maxweight = NULL, *weigher = NULL;
+    WcOptions *opts;
     int typed;
     Py_ssize_t maxsize;
     wc_config config;
     Wrapper *self;
     LruState *st = wcpy_type_part_state(type, wcpy_lru_offset);
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOpO:_lru_cache_wrapper", kwlist,
-                                     &func, &maxsize_obj, &typed, &cache_info_type))
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOpO|$OOOOO:_lru_cache_wrapper", kwlist,
+                                     &func, &maxsize_obj, &typed, &cache_info_type, &lock,
+                                     &ttl, &timer, &maxweight, &weigher))
         return NULL;
     if (!PyCallable_Check(func)) {
         PyErr_SetString(PyExc_TypeError, "the first argument must be callable");
@@ -253,11 +331,24 @@ static PyObject *wrapper_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         return NULL;
     }
 
-    self = (Wrapper *)type->tp_alloc(type, 0);
-    if (self == NULL)
+    if (wcpy_options_new(wcpy_type_part_state(type, wcpy_options_offset), lock, ttl, timer,
+                         maxweight, weigher, &opts) < 0)
         return NULL;
+    self = (Wrapper *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        wcpy_options_free(opts);
+        return NULL;
+    }
+    self->opts = opts;
     wcpy_config_init(&config, &wcpy_lru_ops);
     config.max_entries = maxsize > 0 ? (size_t)maxsize : 0;
+    wcpy_options_config(opts, &config);
+    /* Unbounded by count and by weight: nothing is ever evicted by the
+     * policy, so the order is never used; SIEVE hits only set a bit in the
+     * entry instead of relinking it between its LRU neighbours (two fewer
+     * cache lines per hit at scale). With maxweight the order matters: LRU. */
+    if (maxsize < 0 && config.max_weight == 0)
+        config.policy = WC_POLICY_SIEVE;
     if (wc_cache_new(&config, &self->cache) != WC_OK) {
         Py_DECREF(self);
         return PyErr_NoMemory();
@@ -274,10 +365,13 @@ static PyObject *wrapper_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 static int wrapper_traverse(PyObject *op, visitproc visit, void *arg)
 {
     Wrapper *self = (Wrapper *)op;
+    int r;
     Py_VISIT(Py_TYPE(op));
     Py_VISIT(self->func);
     Py_VISIT(self->cache_info_type);
     Py_VISIT(self->dict);
+    if ((r = wcpy_options_traverse_one(self->opts, visit, arg)) != 0)
+        return r;
     return wcpy_cache_traverse(self->cache, visit, arg);
 }
 
@@ -289,6 +383,7 @@ static int wrapper_clear(PyObject *op)
     Py_CLEAR(self->func);
     Py_CLEAR(self->cache_info_type);
     Py_CLEAR(self->dict);
+    wcpy_options_clear_one(self->opts);
     return 0;
 }
 
@@ -304,6 +399,8 @@ static void wrapper_dealloc(PyObject *op)
         self->cache = NULL;
         wc_cache_free(cache);
     }
+    wcpy_options_free(self->opts);   /* after the cache: it is the clock's context */
+    self->opts = NULL;
     Py_XDECREF(self->func);
     Py_XDECREF(self->cache_info_type);
     Py_XDECREF(self->dict);
@@ -426,6 +523,10 @@ static PyMethodDef wrapper_methods[] = {
      "Report hits, misses, maxsize and current size (all owners)."},
     {"cache_clear", wrapper_cache_clear, METH_NOARGS,
      "Drop every entry of every owner and reset the statistics."},
+    {"cache_stats", wcpy_wrapper_cache_stats, METH_NOARGS,
+     "CacheStats(hits, misses, currsize, weight, evictions by cause) of the whole cache."},
+    {"cache_expire", wcpy_wrapper_cache_expire, METH_NOARGS,
+     "Drop the expired entries now (ttl caches); return how many."},
     {"__set_name__", wrapper_set_name, METH_VARARGS,
      "Called by the class body: from now on the first argument is the owner."},
     {"_debug_stats", wrapper_debug_stats, METH_NOARGS,
@@ -486,8 +587,9 @@ static PyObject *new_warning(PyObject *module, const char *qualified, PyObject *
     return w;
 }
 
-/* CacheInfo, the namedtuple functools uses, as weakcache.CacheInfo. */
-static PyObject *new_cache_info_type(void)
+/* collections.namedtuple(name, fields, module="weakcache"): CacheInfo (the
+ * namedtuple functools uses) here, CacheStats in options.c. */
+PyObject *wcpy_namedtuple(const char *name, const char *fields)
 {
     PyObject *collections, *namedtuple, *args, *kwargs, *t = NULL;
     collections = PyImport_ImportModule("collections");
@@ -497,7 +599,7 @@ static PyObject *new_cache_info_type(void)
     Py_DECREF(collections);
     if (namedtuple == NULL)
         return NULL;
-    args = Py_BuildValue("(ss)", "CacheInfo", "hits misses maxsize currsize");
+    args = Py_BuildValue("(ss)", name, fields);
     kwargs = Py_BuildValue("{ss}", "module", "weakcache");
     if (args != NULL && kwargs != NULL)
         t = PyObject_Call(namedtuple, args, kwargs);
@@ -520,7 +622,7 @@ int wcpy_lru_init(PyObject *module, LruState *st, OwnersState *owners, PyObject 
     if (PyModule_AddObjectRef(module, "_lru_cache_wrapper", (PyObject *)st->wrapper_type) < 0 ||
         PyModule_AddObjectRef(module, "_bound_method", (PyObject *)st->bound_type) < 0)
         return -1;
-    st->cache_info_type = new_cache_info_type();
+    st->cache_info_type = wcpy_namedtuple("CacheInfo", "hits misses maxsize currsize");
     if (st->cache_info_type == NULL ||
         PyModule_AddObjectRef(module, "CacheInfo", st->cache_info_type) < 0)
         return -1;

@@ -31,6 +31,8 @@ void wcpy_lru_clear(LruState *st);
 /* Shared by lru.c and bound.c                                         */
 /* ------------------------------------------------------------------ */
 
+struct WcOptions;
+
 typedef struct {
     PyObject_HEAD
     vectorcallfunc vectorcall;
@@ -41,6 +43,7 @@ typedef struct {
     Py_ssize_t maxsize;            /* -1: unbounded */
     uint64_t hits_base, misses_base, uncached_misses;
     char typed, is_method, warned_not_weakrefable, warned_cycle;
+    struct WcOptions *opts;        /* lock/ttl/maxweight/weigher (options.h); NULL: none */
     size_t cycle_checks, cycle_visits_max;   /* for _debug_stats() */
     PyObject *dict;
     PyObject *weakreflist;
@@ -51,6 +54,7 @@ typedef struct {
     vectorcallfunc vectorcall;
     Wrapper *wrapper;
     PyObject *self;
+    PyObject *weakreflist;   /* weakref.ref(obj.m), WeakSet, as bound methods */
 } Bound;
 
 /* lru.c */
@@ -60,16 +64,23 @@ extern Py_ssize_t wcpy_lru_offset;
 /* The call itself: args[0] is the owner when the wrapper is a method. */
 PyObject *wcpy_wrapper_call(Wrapper *self, PyObject *const *args, size_t nargsf,
                             PyObject *kwnames);
+/* A new collections.namedtuple type in module "weakcache". */
+PyObject *wcpy_namedtuple(const char *name, const char *fields);
 /* CacheInfo(hits, misses, maxsize, currsize) of the wrapper. */
 PyObject *wcpy_wrapper_cache_info(Wrapper *self, size_t currsize);
 /* The wrapper's __qualname__ (new reference), "?" if it has none. */
 PyObject *wcpy_wrapper_name(Wrapper *self);
 
-/* key.c: the key of a call with args[0:nargs] plus keywords; `owner` is the
- * owner object of an owned entry (not in args), NULL for an unowned one.
- * New reference, NULL with an exception. */
-PyObject *wcpy_lru_make_key(LruState *st, PyObject *const *args, Py_ssize_t nargs,
-                            PyObject *kwnames, int typed, PyObject *owner);
+/* key.c: the lookup key ("probe") of a call with args[0:nargs] plus
+ * keywords, and its hash; `owner` is the owner object of an owned entry (not
+ * in args), NULL for an unowned one. The probe is a new reference to a key
+ * object, or a tagged pointer standing for a 1-tuple without allocating it:
+ * use it only as the key of a lookup, store wcpy_lru_probe_key(probe), and
+ * release it with wcpy_lru_probe_release(). 0, or -1 with an exception. */
+int wcpy_lru_probe(LruState *st, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+                   int typed, PyObject *owner, void **probe, Py_hash_t *hash);
+PyObject *wcpy_lru_probe_key(void *probe);   /* new reference, NULL + exception */
+void wcpy_lru_probe_release(void *probe);
 /* The ops of an lru_cache's wc_cache (key equality as functools', see key.c). */
 extern const wc_ops wcpy_lru_ops;
 

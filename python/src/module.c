@@ -8,6 +8,8 @@
  *       |       \
  *     lru.c     property.c + property_class.c     the two features; they
  *     bound.c     (cached_property)               never include each other
+ *     options.c   lru_cache's ttl/weight options and cache_stats
+ *     flight.c    lock=True: thread single flight (compat.h only)
  *       |       /
  *     owners.c / owners.h   owner records and registry, the weakref callback,
  *       |                   allocator and ops callbacks, ref helpers
@@ -29,12 +31,14 @@
  * still exist), then the features.
  */
 #include "lru.h"
+#include "options.h"
 #include "owners.h"
 #include "property.h"
 
 typedef struct {
     OwnersState owners;
     LruState lru;
+    OptState options;
     PropState property;
     PyObject *warning;   /* WeakcacheWarning, the base of the features' warnings */
 } ModState;
@@ -88,7 +92,8 @@ static int module_exec(PyObject *module)
         return -1;
     if (wcpy_owners_init(module, &st->owners) < 0)
         return -1;
-    if (wcpy_lru_init(module, &st->lru, &st->owners, st->warning) < 0)
+    if (wcpy_lru_init(module, &st->lru, &st->owners, st->warning) < 0 ||
+        wcpy_options_init(module, &st->options) < 0)
         return -1;
     return wcpy_property_init(module, &st->property, &st->owners);
 }
@@ -99,7 +104,8 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
     int r;
     Py_VISIT(st->warning);
     if ((r = wcpy_owners_traverse(&st->owners, visit, arg)) != 0 ||
-        (r = wcpy_lru_traverse(&st->lru, visit, arg)) != 0)
+        (r = wcpy_lru_traverse(&st->lru, visit, arg)) != 0 ||
+        (r = wcpy_options_traverse(&st->options, visit, arg)) != 0)
         return r;
     return wcpy_property_traverse(&st->property, visit, arg);
 }
@@ -109,6 +115,7 @@ static int module_clear(PyObject *module)
     ModState *st = state_of_module(module);
     wcpy_owners_clear(&st->owners);
     wcpy_lru_clear(&st->lru);
+    wcpy_options_clear(&st->options);
     wcpy_property_clear(&st->property);
     Py_CLEAR(st->warning);
     return 0;
