@@ -59,24 +59,31 @@ import pytest
 import weakcache.testing
 
 package = os.path.dirname(weakcache.testing.__file__) + os.sep
-counts = {"calls": 0, "plugin": 0, "tests": 0}
+counts = {"calls": 0, "plugin": 0, "session calls": 0, "session plugin": 0, "tests": 0}
+in_loop = [False]
+
+def profile(frame, event, arg):
+    if event == "call":
+        ours = frame.f_code.co_filename.startswith(package)
+        counts["session calls"] += 1
+        counts["session plugin"] += ours
+        if in_loop[0]:
+            counts["calls"] += 1
+            counts["plugin"] += ours
 
 class Counter:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtestloop(self, session):
         counts["tests"] = len(session.items)
-        def profile(frame, event, arg):
-            if event == "call":
-                counts["calls"] += 1
-                if frame.f_code.co_filename.startswith(package):
-                    counts["plugin"] += 1
-        sys.setprofile(profile)
+        in_loop[0] = True
         try:
             return (yield)
         finally:
-            sys.setprofile(None)
+            in_loop[0] = False
 
+sys.setprofile(profile)
 code = pytest.main(sys.argv[1:], plugins=[Counter()])
+sys.setprofile(None)
 print(json.dumps(counts))
 sys.exit(code)
 '''
@@ -160,16 +167,24 @@ def report(times: Dict[str, List[Tuple[float, float]]], counts: Dict[str, Dict[s
     print("python %s, %d tests, %d interleaved rounds (medians)" % (sys.version.split()[0], options.tests, options.rounds))
     base_wall = statistics.median(w for w, _ in times["no plugin"])
     base_cpu = statistics.median(c for _, c in times["no plugin"])
-    base_calls = counts["no plugin"]["calls"] / counts["no plugin"]["tests"]
-    print("%-16s %9s %7s %9s %7s %14s %16s" % ("mode", "wall s", "ratio", "cpu s", "ratio", "calls/test", "plugin calls/test"))
+    print("%-16s %8s %6s %8s %6s | %11s %11s | %13s %13s" % (
+        "mode", "wall s", "ratio", "cpu s", "ratio", "calls/test", "plugin", "session/test", "plugin"))
     for mode in MODES:
         wall = statistics.median(w for w, _ in times[mode])
         cpu = statistics.median(c for _, c in times[mode])
-        n = counts[mode]["tests"]
-        calls = counts[mode]["calls"] / n
-        print("%-16s %9.3f %7.3f %9.3f %7.3f %14.1f %16.2f"
-              % (mode, wall, wall / base_wall, cpu, cpu / base_cpu, calls, counts[mode]["plugin"] / n))
-    print("function calls per test, plugin vs no plugin: %+.1f" % (counts["plugin"]["calls"] / counts["plugin"]["tests"] - base_calls))
+        c = counts[mode]
+        n = c["tests"]
+        print("%-16s %8.3f %6.3f %8.3f %6.3f | %11.1f %11.2f | %13.1f %13.2f" % (
+            mode, wall, wall / base_wall, cpu, cpu / base_cpu, c["calls"] / n, c["plugin"] / n,
+            c["session calls"] / n, c["session plugin"] / n))
+    print("cpu s of each round: " + "; ".join(
+        "%s: %s" % (mode, " ".join("%.2f" % c for _, c in times[mode])) for mode in MODES))
+    print("lowest cpu s: " + "; ".join(
+        "%s %.3f (%.3f)" % (mode, min(c for _, c in times[mode]), min(c for _, c in times[mode]) / min(
+            c for _, c in times["no plugin"])) for mode in MODES))
+    print("calls/test: Python function calls in the test loop (setup, call, teardown, reports);")
+    print("session/test: the whole pytest.main (start-up and collection included), per test;")
+    print("plugin: of those, calls of functions in weakcache/testing/.")
 
 
 if __name__ == "__main__":

@@ -4,10 +4,12 @@ test_lru_options_weight.py. Decisions: docs/options.md."""
 from __future__ import annotations
 
 import gc
+import os
 import signal
 import sys
 import threading
 import time
+import warnings
 import weakref
 
 import pytest
@@ -557,3 +559,36 @@ def test_refcounts_stay_balanced_with_options():
         f(t % 2)
     f.cache_clear()
     assert sys.getrefcount(value) == base
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork (POSIX)")
+def test_lock_child_of_a_fork_does_not_wait_for_the_parents_flight():
+    f, calls, release = slow_function(True)
+    leader = run_threads([lambda: f(1)])
+    wait_until(lambda: calls)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads (3.12+)
+        pid = os.fork()
+    if pid == 0:  # the child: the leader's thread does not exist here
+        code = 1
+        try:
+            release.set()  # the child's copy of the event; the parent's leader still waits
+            code = 0 if f(1) == [1] and f(1) == [1] and len(calls) == 2 else 2
+        finally:
+            os._exit(code)
+    try:
+        end = time.monotonic() + JOIN
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if time.monotonic() > end:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                pytest.fail("the child waited for a flight whose leader is in the parent")
+            time.sleep(0.01)
+        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
+    finally:
+        release.set()
+        join_all(leader)
+    assert calls == [1] and f(1) == [1]

@@ -19,7 +19,7 @@ from typing import Any, Dict, List
 
 import pytest
 
-from test_testing_plugin import _plugin_args
+from test_testing_plugin import _plugin_args, run
 
 pytest_plugins = ["pytester"]
 
@@ -240,3 +240,45 @@ def test_disabled_with_p_no(pytester: pytest.Pytester) -> None:
     off = pytester.runpytest_subprocess("-p", "no:weakcache.testing", "-p", "no:cacheprovider")
     off.assert_outcomes(passed=1, errors=1, warnings=1)
     off.stdout.fnmatch_lines_random(["*fixture 'leak_tracker' not found*", "*Unknown pytest.mark.no_leaks*"])
+
+
+def test_marks_on_the_module_class_and_param_are_all_found(pytester: pytest.Pytester) -> None:
+    # The guard is given at collection by reading marks: every place a mark can sit.
+    pytester.makepyfile(
+        test_module_mark="""
+        import pytest
+
+        class Model:
+            pass
+
+        held = []
+        pytestmark = pytest.mark.no_leaks(Model, strict=False)
+
+        def test_module_level():
+            held.append(Model())
+        """,
+        test_other_marks="""
+        import pytest
+
+        class Model:
+            pass
+
+        held = []
+
+        @pytest.mark.no_leaks(Model, strict=False)
+        class TestClass:
+            def test_class_level(self):
+                held.append(Model())
+
+        @pytest.mark.parametrize("n", [0, pytest.param(1, marks=pytest.mark.no_leaks(Model, strict=False))])
+        def test_param_level(n):
+            held.extend(Model() for _ in range(n))
+        """,
+    )
+    result = run(pytester, "--strict-markers")
+    result.assert_outcomes(passed=4, errors=3)
+    result.stdout.fnmatch_lines_random([
+        "*ERROR at teardown of test_module_level*",
+        "*ERROR at teardown of TestClass.test_class_level*",
+        "*ERROR at teardown of test_param_level[[]1[]]*",
+    ])

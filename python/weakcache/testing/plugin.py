@@ -76,11 +76,15 @@ _GUARD = "_weakcache_leak_guard"
 _ACTIVE = "weakcache.testing.active"
 
 
-def _wants_guard(item: pytest.Item) -> bool:
-    names = getattr(item, "fixturenames", None)
-    if type(names) is not list:
-        return False  # an item without fixtures (not a test function)
-    return "leak_tracker" in names or _GUARD in names or item.get_closest_marker("no_leaks") is not None
+def _marked(node: Optional[pytest.Item | pytest.Collector], memo: Dict[int, bool]) -> bool:
+    """Does ``node`` or a parent of it carry a ``no_leaks`` mark? (memoised per node)"""
+    if node is None:
+        return False
+    known = memo.get(id(node))
+    if known is None:
+        known = any(mark.name == "no_leaks" for mark in node.own_markers) or _marked(node.parent, memo)
+        memo[id(node)] = known
+    return known
 
 
 @pytest.hookimpl(trylast=True)
@@ -90,21 +94,46 @@ def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item
     First in ``item.fixturenames`` means set up first among the test's
     function fixtures, so torn down last: the check sees every other
     function fixture gone.  Other tests get nothing (no autouse fixture).
+    This runs over every collected test, so it makes no Python call per
+    test: marks are read from ``own_markers``, the parents' once each.
     """
     used = False
+    memo: Dict[int, bool] = {}
     for item in items:
-        if _wants_guard(item):
-            names: List[str] = item.fixturenames  # type: ignore[attr-defined]
+        names = getattr(item, "fixturenames", None)
+        if type(names) is not list:
+            continue  # an item without fixtures (not a test function)
+        wanted = "leak_tracker" in names or _GUARD in names
+        if not wanted:
+            for mark in item.own_markers:
+                if mark.name == "no_leaks":
+                    wanted = True
+                    break
+            else:
+                known = memo.get(id(item.parent))
+                wanted = known if known is not None else _marked(item.parent, memo)
+        if wanted:
             if _GUARD in names:
                 names.remove(_GUARD)
             names.insert(0, _GUARD)
             used = True
-    if used:
+    if used and _WRAPPERS:
         _activate(config)
+
+
+try:
+    _wrapper = pytest.hookimpl(wrapper=True)
+except TypeError:  # pragma: no cover - pluggy < 1.1 has no new-style wrappers
+    _WRAPPERS = False
+    _wrapper = pytest.hookimpl()
+else:
+    _WRAPPERS = True
 
 
 def _activate(config: pytest.Config) -> None:
     """Register the per-test hooks, once, when a test of this run uses the plugin."""
+    if not _WRAPPERS:  # pragma: no cover - only the tests that use the plugin fail
+        raise pytest.UsageError("weakcache.testing needs pluggy >= 1.1 (pip install -U pluggy)")
     if not config.pluginmanager.has_plugin(_ACTIVE):
         config.pluginmanager.register(_ActiveHooks(), _ACTIVE)
 
@@ -112,7 +141,7 @@ def _activate(config: pytest.Config) -> None:
 class _ActiveHooks:
     """The per-test hooks; registered only once some test uses the plugin."""
 
-    @pytest.hookimpl(wrapper=True)
+    @_wrapper
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
@@ -127,7 +156,7 @@ class _ActiveHooks:
             report.longrepr = "LeakError: %s" % (call.excinfo.value,)
         return report
 
-    @pytest.hookimpl(wrapper=True)
+    @_wrapper
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
         state = item.stash.get(_STATE, None)
         if state is not None and state.marks and state.tracker is not None:
