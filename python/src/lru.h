@@ -87,8 +87,8 @@ extern const wc_ops wcpy_lru_ops;
 /* cycle.c: does `value` reach `owner` within a few references? Bounded work
  * (see cycle.c for what is and is not found); *visits receives the number of
  * references looked at. */
-#define WC_CYCLE_VISITS 256   /* references looked at, in total */
-#define WC_CYCLE_QUEUE 32     /* containers entered per level */
+#define WC_CYCLE_VISITS 64    /* references looked at, in total */
+#define WC_CYCLE_QUEUE 16     /* containers entered per level */
 #define WC_CYCLE_DEPTH 3      /* levels: value -> a -> b -> owner */
 int wcpy_references_owner(PyObject *value, PyObject *owner, size_t *visits);
 

@@ -17,7 +17,7 @@ import pytest
 import weakcache
 from weakcache import OwnerCycleWarning
 
-BOUND = 256   # WC_CYCLE_VISITS in python/src/lru.h
+BOUND = 64   # WC_CYCLE_VISITS in python/src/lru.h
 
 
 def cycle_warnings(fn):
