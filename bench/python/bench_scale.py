@@ -19,6 +19,7 @@ read through the wrapper's private _debug_stats()).
     python bench/python/bench_scale.py                 # 1k, 64k, 1M (needs ~6 GiB)
     python bench/python/bench_scale.py --sizes 1000,65536 --rounds 5
     python bench/python/bench_scale.py --markdown      # the table for docs/benchmarks.md
+    python bench/python/bench_scale.py --misses        # misses and the owner-cycle check
 """
 from __future__ import annotations
 
@@ -142,6 +143,35 @@ def cell(n, shape, keytype, sample, rounds, rng):
     return result
 
 
+def miss_costs(rounds):
+    """ns per miss of a method returning a big value (100 lists of 100,000
+    ints: the owner-cycle check's worst case), an int and a small list."""
+    big = [list(range(100_000)) for _ in range(100)]
+    print(f"{'miss returning':<16} {'functools':>10} {'weakcache':>10} {'ratio':>6}")
+    for label, value in (("100 x 100k list", big), ("int", 1), ("[1, 2, 3]", [1, 2, 3])):
+        best = {}
+        for name, deco in (("functools", functools.lru_cache(maxsize=None)),
+                           ("weakcache", weakcache.lru_cache(maxsize=None))):
+            times = []
+            for _ in range(rounds):
+                class A:
+                    @deco
+                    def m(self, k, value=value):
+                        return value
+
+                a = A()
+                a.m(-1)
+                gc.disable()
+                t0 = time.thread_time_ns()
+                for k in range(20_000):
+                    a.m(k)
+                times.append((time.thread_time_ns() - t0) / 20_000)
+                gc.enable()
+            best[name] = statistics.median(times)
+        print(f"{label:<16} {best['functools']:>10.0f} {best['weakcache']:>10.0f} "
+              f"{best['weakcache'] / best['functools']:>6.2f}")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="1000,65536,1000000",
@@ -153,7 +183,12 @@ def main(argv=None):
     ap.add_argument("--shapes", default="1 owner x N,N/100 owners x 100,N owners x 1,function")
     ap.add_argument("--markdown", action="store_true", help="print a Markdown table")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--misses", action="store_true",
+                    help="only time misses whose value the owner-cycle check walks")
     args = ap.parse_args(argv)
+    if args.misses:
+        miss_costs(args.rounds)
+        return
     sizes = [int(s) for s in args.sizes.split(",")]
     keytypes = args.keys.split(",")
     shapes = args.shapes.split(",")
