@@ -271,3 +271,30 @@ def test_param_level(n):
     )
     assert_leaks(run(pytester, "--strict-markers"), 4, "test_module_level", "TestClass.test_class_level",
                  "test_param_level[[]1[]]")
+
+
+def test_leak_tracker_requested_while_the_test_runs(pytester: pytest.Pytester) -> None:
+    # Its guard is set up last, yet the check still waits for every fixture's teardown.
+    pytester.makepyfile(
+        test_late=HEADER + """
+@pytest.fixture
+def model():
+    yield Model()
+
+def test_fixture_value_is_freed(request, model):
+    request.getfixturevalue("leak_tracker").track(model)
+
+def test_leak_is_reported(request):
+    held.append(request.getfixturevalue("leak_tracker").track(Model()))
+
+def test_failed_test_is_not_judged(request):
+    held.append(request.getfixturevalue("leak_tracker").track(Model()))
+    assert False
+"""
+    )
+    result = run(pytester)
+    result.assert_outcomes(passed=2, failed=1, errors=1)
+    result.stdout.fnmatch_lines_random([
+        "*ERROR at teardown of test_leak_is_reported*",
+        "*path: module test_late \u2192 .held (list) \u2192 Model object",
+    ])
