@@ -202,34 +202,41 @@ static int warn_cycle(Wrapper *self, PyObject *owner)
     return r;
 }
 
+int wcpy_wrapper_store(Wrapper *self, PyObject *owner_obj, PyObject *key, Py_hash_t hash,
+                       PyObject *result)
+{
+    OwnerRef *rec = NULL;
+    int r;
+
+    if (owner_obj != NULL) {
+        rec = wcpy_owner_get_or_create(self->state->owners, owner_obj);
+        if (rec == NULL)
+            return -1;
+        if (references_owner(result, owner_obj) && warn_cycle(self, owner_obj) < 0)
+            return -1;
+    }
+    r = wcpy_put(self->cache, rec != NULL ? &rec->owner : NULL, (uint64_t)hash, key, result, 1);
+    if (r != WC_OK) {
+        wcpy_core_error(r);
+        return -1;
+    }
+    return 0;
+}
+
 /* The miss path: call, then store. `owner` NULL for unowned entries. */
 static PyObject *call_and_store(Wrapper *self, PyObject *owner_obj, PyObject *key,
                                 Py_hash_t hash, PyObject *const *args, size_t nargsf,
                                 PyObject *kwnames)
 {
     PyObject *result = PyObject_Vectorcall(self->func, args, nargsf, kwnames);
-    OwnerRef *rec = NULL;
-    int r;
 
     if (result == NULL)
         return NULL;
-    if (owner_obj != NULL) {
-        rec = wcpy_owner_get_or_create(self->state->owners, owner_obj);
-        if (rec == NULL)
-            goto error;
-        if (references_owner(result, owner_obj) && warn_cycle(self, owner_obj) < 0)
-            goto error;
-    }
-    r = wcpy_put(self->cache, rec != NULL ? &rec->owner : NULL, (uint64_t)hash, key, result, 1);
-    if (r != WC_OK) {
-        wcpy_core_error(r);
-        goto error;
+    if (wcpy_wrapper_store(self, owner_obj, key, hash, result) < 0) {
+        Py_DECREF(result);
+        return NULL;
     }
     return result;
-
-error:
-    Py_DECREF(result);
-    return NULL;
 }
 
 /* args[0] is the owner when is_method. */
@@ -275,13 +282,18 @@ PyObject *wcpy_wrapper_call(Wrapper *self, PyObject *const *args, size_t nargsf,
     }
     if (r == WC_OK) {
         Py_DECREF(key);
+        if (self->async_miss != NULL)   /* async: an awaitable of the value */
+            return wcpy_async_ready(st->async, value);
         return value;   /* retain_value gave us our reference */
     }
     if (r != WC_NOTFOUND) {
         Py_DECREF(key);
         return wcpy_core_error(r);
     }
-    result = call_and_store(self, owner_obj, key, hash, args, nargsf, kwnames);
+    if (self->async_miss != NULL)
+        result = wcpy_async_miss(self, owner_obj, key, args, nargsf, kwnames);
+    else
+        result = call_and_store(self, owner_obj, key, hash, args, nargsf, kwnames);
     Py_DECREF(key);
     return result;
 }
@@ -351,6 +363,7 @@ static int wrapper_traverse(PyObject *op, visitproc visit, void *arg)
     Py_VISIT(self->func);
     Py_VISIT(self->cache_info_type);
     Py_VISIT(self->dict);
+    Py_VISIT(self->async_miss);
     return wcpy_cache_traverse(self->cache, visit, arg);
 }
 
@@ -362,6 +375,7 @@ static int wrapper_clear(PyObject *op)
     Py_CLEAR(self->func);
     Py_CLEAR(self->cache_info_type);
     Py_CLEAR(self->dict);
+    Py_CLEAR(self->async_miss);
     return 0;
 }
 
@@ -380,6 +394,7 @@ static void wrapper_dealloc(PyObject *op)
     Py_XDECREF(self->func);
     Py_XDECREF(self->cache_info_type);
     Py_XDECREF(self->dict);
+    Py_XDECREF(self->async_miss);
     tp->tp_free(op);
     Py_DECREF(tp);
 }
@@ -489,6 +504,7 @@ static PyMethodDef wrapper_methods[] = {
     {"__set_name__", wrapper_set_name, METH_VARARGS,
      "Called by the class body: from now on the first argument is the owner."},
     {"__reduce__", wrapper_reduce, METH_NOARGS, NULL},
+    WCPY_ASYNC_WRAPPER_METHODS
     {"__copy__", wrapper_copy, METH_NOARGS, NULL},
     {"__deepcopy__", wrapper_deepcopy, METH_O, NULL},
     {NULL, NULL, 0, NULL},

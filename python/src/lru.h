@@ -8,6 +8,7 @@
 #ifndef WC_PY_LRU_H
 #define WC_PY_LRU_H
 
+#include "async.h"
 #include "owners.h"
 
 /* The lru_cache part of the module state. */
@@ -19,6 +20,7 @@ typedef struct {
     PyObject *not_weakrefable_warning;
     PyObject *owner_cycle_warning;
     OwnersState *owners;   /* the module's owner service (not a reference) */
+    AsyncState *async;     /* the async part (async.c; not a reference) */
 } LruState;
 
 /* Create the types, CacheInfo and the two warnings (subclasses of
@@ -41,6 +43,7 @@ typedef struct {
     Py_ssize_t maxsize;            /* -1: unbounded */
     uint64_t hits_base, misses_base, uncached_misses;
     char typed, is_method, warned_not_weakrefable, warned_cycle;
+    PyObject *async_miss;          /* async.c: NULL unless a coroutine function */
     PyObject *dict;
     PyObject *weakreflist;
 } Wrapper;
@@ -59,10 +62,32 @@ extern Py_ssize_t wcpy_lru_offset;
 /* The call itself: args[0] is the owner when the wrapper is a method. */
 PyObject *wcpy_wrapper_call(Wrapper *self, PyObject *const *args, size_t nargsf,
                             PyObject *kwnames);
+/* Store result for (owner_obj, key) as a call that missed would (owner_obj
+ * NULL: unowned). 0, or -1 with an exception. */
+int wcpy_wrapper_store(Wrapper *self, PyObject *owner_obj, PyObject *key, Py_hash_t hash,
+                       PyObject *result);
 /* CacheInfo(hits, misses, maxsize, currsize) of the wrapper. */
 PyObject *wcpy_wrapper_cache_info(Wrapper *self, size_t currsize);
 /* The wrapper's __qualname__ (new reference), "?" if it has none. */
 PyObject *wcpy_wrapper_name(Wrapper *self);
+
+/* async.c. The miss path of an async wrapper: the coroutine that looks for a
+ * computation of (owner_obj, key) in flight on the running loop, or starts
+ * one (weakcache/_async.py). owner_obj NULL: unowned. */
+PyObject *wcpy_async_miss(Wrapper *self, PyObject *owner_obj, PyObject *key,
+                          PyObject *const *args, size_t nargsf, PyObject *kwnames);
+/* The wrapper's private methods for weakcache/_async.py. */
+PyObject *wcpy_async_enable(PyObject *op, PyObject *miss);
+PyObject *wcpy_async_store(PyObject *op, PyObject *const *args, Py_ssize_t nargs);
+PyObject *wcpy_async_peek(PyObject *op, PyObject *const *args, Py_ssize_t nargs);
+#define WCPY_ASYNC_WRAPPER_METHODS                                                       \
+    {"_async_enable", wcpy_async_enable, METH_O,                                         \
+     "_async_enable(miss): cache awaited results; a miss returns "                       \
+     "miss(wrapper, owner, key, *args, **kwargs)."},                                     \
+    {"_async_store", (PyCFunction)(void (*)(void))wcpy_async_store, METH_FASTCALL,       \
+     "_async_store(owner, key, value): store an awaited result (owner None: unowned)."}, \
+    {"_async_peek", (PyCFunction)(void (*)(void))wcpy_async_peek, METH_FASTCALL,         \
+     "_async_peek(owner, key, default): the stored result (not counted), or default."},
 
 /* bound.c */
 PyObject *wcpy_bound_new(Wrapper *wrapper, PyObject *obj);

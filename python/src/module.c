@@ -8,6 +8,7 @@
  *       |       \
  *     lru.c     property.c + property_class.c     the two features; they
  *     bound.c     (cached_property)               never include each other
+ *     async.c
  *       |       /
  *     owners.c / owners.h   owner records and registry, the weakref callback,
  *       |                   allocator and ops callbacks, ref helpers
@@ -28,6 +29,7 @@
  * of owned entries, which runs Python decrefs while the features' types
  * still exist), then the features.
  */
+#include "async.h"
 #include "lru.h"
 #include "owners.h"
 #include "property.h"
@@ -35,6 +37,7 @@
 typedef struct {
     OwnersState owners;
     LruState lru;
+    AsyncState async;
     PropState property;
     PyObject *warning;   /* WeakcacheWarning, the base of the features' warnings */
 } ModState;
@@ -88,8 +91,10 @@ static int module_exec(PyObject *module)
         return -1;
     if (wcpy_owners_init(module, &st->owners) < 0)
         return -1;
-    if (wcpy_lru_init(module, &st->lru, &st->owners, st->warning) < 0)
+    if (wcpy_lru_init(module, &st->lru, &st->owners, st->warning) < 0 ||
+        wcpy_async_init(module, &st->async) < 0)
         return -1;
+    st->lru.async = &st->async;
     return wcpy_property_init(module, &st->property, &st->owners);
 }
 
@@ -99,7 +104,8 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
     int r;
     Py_VISIT(st->warning);
     if ((r = wcpy_owners_traverse(&st->owners, visit, arg)) != 0 ||
-        (r = wcpy_lru_traverse(&st->lru, visit, arg)) != 0)
+        (r = wcpy_lru_traverse(&st->lru, visit, arg)) != 0 ||
+        (r = wcpy_async_traverse(&st->async, visit, arg)) != 0)
         return r;
     return wcpy_property_traverse(&st->property, visit, arg);
 }
@@ -109,6 +115,7 @@ static int module_clear(PyObject *module)
     ModState *st = state_of_module(module);
     wcpy_owners_clear(&st->owners);
     wcpy_lru_clear(&st->lru);
+    wcpy_async_clear(&st->async);
     wcpy_property_clear(&st->property);
     Py_CLEAR(st->warning);
     return 0;

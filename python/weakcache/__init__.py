@@ -29,6 +29,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable
 
+from . import _async
 from ._weakcache import (
     CacheInfo,
     NotWeakrefableWarning,
@@ -58,7 +59,7 @@ __all__ = [
 def _wrap(user_function: Callable[..., Any], maxsize: int | None, typed: bool) -> Any:
     wrapper = _lru_cache_wrapper(user_function, maxsize, typed, CacheInfo)
     wrapper.cache_parameters = lambda: {"maxsize": maxsize, "typed": typed}
-    return functools.update_wrapper(wrapper, user_function)
+    return _async.setup(functools.update_wrapper(wrapper, user_function), user_function)
 
 
 def lru_cache(maxsize: Any = 128, typed: bool = False) -> Any:

@@ -1,0 +1,313 @@
+/*
+ * async.c - lru_cache / cache on `async def` functions and methods.
+ *
+ * An async wrapper (lru.c, with async_miss set by _async_enable) caches the
+ * *awaited result* under the same (owner, key) rules as a sync one:
+ *
+ *   hit   the C call returns a _ready object: an awaitable whose first step
+ *         returns the stored value (am_send on 3.10/3.11, StopIteration from
+ *         tp_iternext where the interpreter asks for that). No coroutine,
+ *         no Task, no Future, no Python code.
+ *   miss  the C call returns async_miss(wrapper, owner, key, *args,
+ *         **kwargs), a coroutine of weakcache/_async.py that, once awaited,
+ *         joins the computation of that key in flight on the running loop
+ *         or starts one, and stores the result back with _async_store.
+ *
+ * _ready is also a collections.abc.Coroutine (it has send, throw and
+ * close), so asyncio.create_task() and asyncio.iscoroutine() accept what a
+ * cached coroutine function returns, hit or miss.
+ *
+ * LIFETIMES
+ * =========
+ * A _ready holds the value only. The miss coroutine holds its arguments (the
+ * owner among them) as any coroutine does; the flight table of _async.py
+ * holds the owner weakly. Nothing here keeps an owner alive.
+ *
+ * RE-ENTRANCY
+ * ===========
+ * _async_store and _async_peek hash the key (Python __hash__) before the
+ * cache is touched, then make one core call each, which the core keeps
+ * consistent across __eq__ and decrefs (see lru.c). The owner is a strong
+ * reference of the caller's, so its record outlives the call.
+ */
+#include "lru.h"
+
+#include <string.h>
+
+/* ------------------------------------------------------------------ */
+/* _ready: the awaitable of a hit                                      */
+/* ------------------------------------------------------------------ */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *value;
+} Ready;
+
+PyObject *wcpy_async_ready(AsyncState *st, PyObject *value)
+{
+    Ready *r = PyObject_GC_New(Ready, st->ready_type);
+    if (r == NULL) {
+        Py_DECREF(value);
+        return NULL;
+    }
+    r->value = value;
+    PyObject_GC_Track(r);
+    return (PyObject *)r;
+}
+
+/* Raise StopIteration(value), the way a finished coroutine returns. A tuple
+ * or an exception passed as is would be taken for the exception's
+ * arguments or the exception itself, so those are wrapped first. */
+static PyObject *ready_next(PyObject *op)
+{
+    PyObject *value = ((Ready *)op)->value;
+    if (PyTuple_Check(value) || PyExceptionInstance_Check(value)) {
+        PyObject *stop = PyObject_CallOneArg(PyExc_StopIteration, value);
+        if (stop == NULL)
+            return NULL;
+        PyErr_SetObject(PyExc_StopIteration, stop);
+        Py_DECREF(stop);
+    } else {
+        PyErr_SetObject(PyExc_StopIteration, value);
+    }
+    return NULL;
+}
+
+static int check_send_none(PyObject *arg)
+{
+    if (arg == Py_None)
+        return 0;
+    PyErr_SetString(PyExc_TypeError, "can't send non-None value to a just-started coroutine");
+    return -1;
+}
+
+/* The interpreter's `await` (3.10/3.11) and PyIter_Send: no exception at all. */
+static PySendResult ready_am_send(PyObject *op, PyObject *arg, PyObject **result)
+{
+    if (check_send_none(arg) < 0) {
+        *result = NULL;
+        return PYGEN_ERROR;
+    }
+    *result = Py_NewRef(((Ready *)op)->value);
+    return PYGEN_RETURN;
+}
+
+static PyObject *ready_send(PyObject *op, PyObject *arg)
+{
+    if (check_send_none(arg) < 0)
+        return NULL;
+    return ready_next(op);
+}
+
+/* throw(exc) / throw(type[, value[, tb]]): raised where the coroutine would
+ * have started, as for a coroutine that has not run yet. */
+static PyObject *ready_throw(PyObject *op, PyObject *args)
+{
+    PyObject *typ, *val = Py_None, *tb = Py_None;
+    (void)op;
+    if (!PyArg_UnpackTuple(args, "throw", 1, 3, &typ, &val, &tb))
+        return NULL;
+    if (PyExceptionInstance_Check(typ)) {
+        if (val != Py_None) {
+            PyErr_SetString(PyExc_TypeError, "instance exception may not have a separate value");
+            return NULL;
+        }
+        if (tb != Py_None && PyException_SetTraceback(typ, tb) < 0)
+            return NULL;
+        PyErr_SetObject((PyObject *)Py_TYPE(typ), typ);
+    } else if (PyExceptionClass_Check(typ)) {
+        PyErr_SetObject(typ, val);
+    } else {
+        PyErr_Format(PyExc_TypeError,
+                     "exceptions must be classes or instances deriving from BaseException, not %s",
+                     Py_TYPE(typ)->tp_name);
+    }
+    return NULL;
+}
+
+static PyObject *ready_close(PyObject *op, PyObject *unused)
+{
+    (void)op;
+    (void)unused;
+    Py_RETURN_NONE;
+}
+
+static PyObject *ready_await(PyObject *op)
+{
+    return Py_NewRef(op);
+}
+
+static int ready_traverse(PyObject *op, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(op));
+    Py_VISIT(((Ready *)op)->value);
+    return 0;
+}
+
+static int ready_clear(PyObject *op)
+{
+    Py_CLEAR(((Ready *)op)->value);
+    return 0;
+}
+
+static void ready_dealloc(PyObject *op)
+{
+    PyTypeObject *tp = Py_TYPE(op);
+    PyObject_GC_UnTrack(op);
+    Py_XDECREF(((Ready *)op)->value);
+    tp->tp_free(op);
+    Py_DECREF(tp);
+}
+
+static PyMethodDef ready_methods[] = {
+    {"send", ready_send, METH_O, "send(None): finish at once with the cached result."},
+    {"throw", ready_throw, METH_VARARGS, "throw(exc): raise exc, as an unstarted coroutine would."},
+    {"close", ready_close, METH_NOARGS, "Nothing to close: the result is already there."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyType_Slot ready_slots[] = {
+    {Py_am_await, WC_SLOT_FN(ready_await)},
+    {Py_am_send, WC_SLOT_FN(ready_am_send)},
+    {Py_tp_iter, WC_SLOT_FN(PyObject_SelfIter)},
+    {Py_tp_iternext, WC_SLOT_FN(ready_next)},
+    {Py_tp_dealloc, WC_SLOT_FN(ready_dealloc)},
+    {Py_tp_traverse, WC_SLOT_FN(ready_traverse)},
+    {Py_tp_clear, WC_SLOT_FN(ready_clear)},
+    {Py_tp_methods, ready_methods},
+    {Py_tp_doc, (void *)"The awaitable a cache hit of an async cached function returns: "
+                        "awaiting it returns the cached result at once (every time)."},
+    {0, NULL},
+};
+
+static PyType_Spec ready_spec = {
+    "weakcache._ready", sizeof(Ready), 0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE |
+        Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    ready_slots,
+};
+
+/* ------------------------------------------------------------------ */
+/* The miss path and the wrapper's private methods                     */
+/* ------------------------------------------------------------------ */
+
+PyObject *wcpy_async_miss(Wrapper *self, PyObject *owner_obj, PyObject *key,
+                          PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    Py_ssize_t total = nargs + (kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0);
+    PyObject *small[12], **buf = small, *coro;
+
+    if (total + 3 > (Py_ssize_t)(sizeof small / sizeof small[0])) {
+        buf = PyMem_Malloc((size_t)(total + 3) * sizeof(PyObject *));
+        if (buf == NULL)
+            return PyErr_NoMemory();
+    }
+    buf[0] = (PyObject *)self;
+    buf[1] = owner_obj != NULL ? owner_obj : Py_None;
+    buf[2] = key;
+    if (total > 0)
+        memcpy(buf + 3, args, (size_t)total * sizeof(PyObject *));
+    coro = PyObject_Vectorcall(self->async_miss, buf, (size_t)(nargs + 3), kwnames);
+    if (buf != small)
+        PyMem_Free(buf);
+    return coro;
+}
+
+static Wrapper *async_wrapper(PyObject *op)
+{
+    Wrapper *self = (Wrapper *)op;
+    if (self->async_miss == NULL) {
+        PyErr_SetString(PyExc_TypeError, "not the wrapper of a coroutine function");
+        return NULL;
+    }
+    return self;
+}
+
+PyObject *wcpy_async_enable(PyObject *op, PyObject *miss)
+{
+    Wrapper *self = (Wrapper *)op;
+    if (self->async_miss != NULL) {
+        PyErr_SetString(PyExc_TypeError, "this wrapper already caches awaited results");
+        return NULL;
+    }
+    if (!PyCallable_Check(miss)) {
+        PyErr_SetString(PyExc_TypeError, "_async_enable() expects a callable");
+        return NULL;
+    }
+    self->async_miss = Py_NewRef(miss);
+    Py_RETURN_NONE;
+}
+
+PyObject *wcpy_async_store(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
+{
+    Wrapper *self = async_wrapper(op);
+    PyObject *owner;
+    Py_hash_t hash;
+    if (self == NULL)
+        return NULL;
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "_async_store(owner, key, value) takes 3 arguments");
+        return NULL;
+    }
+    if (self->maxsize == 0)   /* nothing is ever stored (the call path never gets here) */
+        Py_RETURN_NONE;
+    owner = args[0] != Py_None ? args[0] : NULL;
+    hash = PyObject_Hash(args[1]);
+    if (hash == -1 || wcpy_wrapper_store(self, owner, args[1], hash, args[2]) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+PyObject *wcpy_async_peek(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
+{
+    Wrapper *self = async_wrapper(op);
+    PyObject *value = NULL;
+    OwnerRef *rec = NULL;
+    Py_hash_t hash;
+    int r;
+    if (self == NULL)
+        return NULL;
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "_async_peek(owner, key, default) takes 3 arguments");
+        return NULL;
+    }
+    hash = PyObject_Hash(args[1]);
+    if (hash == -1)
+        return NULL;
+    if (args[0] != Py_None) {
+        rec = wcpy_owner_lookup(self->state->owners, args[0]);
+        if (rec == NULL)
+            return Py_NewRef(args[2]);
+    }
+    r = wc_peek(self->cache, rec != NULL ? &rec->owner : NULL, (uint64_t)hash, args[1],
+                (void **)&value);
+    if (r == WC_OK)
+        return value;   /* retain_value gave us our reference */
+    if (r == WC_NOTFOUND)
+        return Py_NewRef(args[2]);
+    return wcpy_core_error(r);
+}
+
+/* ------------------------------------------------------------------ */
+/* Setup and teardown                                                  */
+/* ------------------------------------------------------------------ */
+
+int wcpy_async_init(PyObject *module, AsyncState *st)
+{
+    st->ready_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &ready_spec, NULL);
+    if (st->ready_type == NULL)
+        return -1;
+    return PyModule_AddObjectRef(module, "_ready", (PyObject *)st->ready_type);
+}
+
+int wcpy_async_traverse(AsyncState *st, visitproc visit, void *arg)
+{
+    Py_VISIT(st->ready_type);
+    return 0;
+}
+
+void wcpy_async_clear(AsyncState *st)
+{
+    Py_CLEAR(st->ready_type);
+}
