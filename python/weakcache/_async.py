@@ -171,7 +171,11 @@ def _make_miss(func: Callable[..., Any], wrapper: Any) -> Callable[..., Any]:
             flights[fkey] = flight
             flight.task = loop.create_task(
                 compute(wrapper, flights, fkey, flight, loop, key, awaitable))
+            del awaitable
             flight.task.add_done_callback(flight.settle)
+        # From here on this frame holds no owner: only the computation's own
+        # coroutine does (as it holds its arguments), and the flight weakly.
+        del owner, args, kwargs
         waiter = loop.create_future()
         assert flight.waiters is not None   # settled flights are out of the table
         flight.waiters.add(waiter)
