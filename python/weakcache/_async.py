@@ -26,7 +26,7 @@ from __future__ import annotations
 import functools
 import inspect
 import weakref
-from asyncio import AbstractEventLoop, CancelledError, Future, Task, get_running_loop
+from asyncio import AbstractEventLoop, CancelledError, Future, Task, current_task, get_running_loop
 from typing import Any, Callable
 
 _MISSING = object()
@@ -86,11 +86,12 @@ def setup(wrapper: Any, func: Callable[..., Any]) -> Any:
 class _Flight:
     """One computation in flight: its Task and the Futures of its waiters."""
 
-    __slots__ = ("owner_ref", "task", "waiters", "abandoned")
+    __slots__ = ("owner_ref", "task", "runner", "waiters", "abandoned")
 
     def __init__(self, owner_ref: weakref.ref[Any] | None) -> None:
         self.owner_ref = owner_ref
         self.task: Task[Any] | None = None
+        self.runner: Task[Any] | None = None   # set by the Task itself (eager tasks too)
         self.waiters: set[Future[Any]] | None = set()
         self.abandoned = False
 
@@ -134,6 +135,7 @@ def _make_miss(func: Callable[..., Any], wrapper: Any) -> Callable[..., Any]:
         wrapper: Any, flights: dict[Any, _Flight], fkey: Any, flight: _Flight,
         loop: AbstractEventLoop, key: Any, awaitable: Any,
     ) -> Any:
+        flight.runner = current_task()
         try:
             result = await awaitable
             if not flight.abandoned:
@@ -165,6 +167,12 @@ def _make_miss(func: Callable[..., Any], wrapper: Any) -> Callable[..., Any]:
             flights = by_loop[loop] = {}
         fkey = (None, key) if owner is None else (id(owner), key)
         flight = flights.get(fkey)
+        if flight is not None and flight.runner is current_task() and flight.is_for(owner):
+            # The computation awaits its own key (recursion): waiting for
+            # itself would hang, so compute as without single flight.
+            result = await func(*args, **kwargs)
+            wrapper._async_store(owner, key, result)
+            return result
         if flight is None or not flight.is_for(owner):
             awaitable = func(*args, **kwargs)   # errors of the call itself go to this caller
             flight = _Flight(None if owner is None else weakref.ref(owner))

@@ -263,6 +263,20 @@ def test_recursion_through_the_cache() -> None:
     assert fib.cache_info().currsize == 61
 
 
+def test_a_computation_awaiting_its_own_key_does_not_hang() -> None:
+    depth = []
+
+    @weakcache.cache
+    async def f(x: int) -> int:
+        depth.append(x)
+        if len(depth) < 3:
+            return await f(x)   # the same key, from inside its own computation
+        return len(depth)
+
+    assert run(f(1), timeout=5) == 3   # computes, as without single flight
+    assert depth == [1, 1, 1] and run(f(1)) == 3
+
+
 # ---------------------------------------------------------------------------
 # Cancellation
 # ---------------------------------------------------------------------------
