@@ -224,18 +224,34 @@ static Wrapper *async_wrapper(PyObject *op)
     return self;
 }
 
-PyObject *wcpy_async_enable(PyObject *op, PyObject *miss)
+PyObject *wcpy_async_hit(Wrapper *self, PyObject *value)
+{
+    PyObject *r;
+    if (self->async_hit == NULL)
+        return wcpy_async_ready(self->state->async, value);
+    r = PyObject_Vectorcall(self->async_hit, &value, 1, NULL);
+    Py_DECREF(value);
+    return r;
+}
+
+PyObject *wcpy_async_enable(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
 {
     Wrapper *self = (Wrapper *)op;
+    PyObject *hit = nargs > 1 && args[1] != Py_None ? args[1] : NULL;
+    if (nargs < 1 || nargs > 2) {
+        PyErr_SetString(PyExc_TypeError, "_async_enable(miss, hit=None) takes 1 or 2 arguments");
+        return NULL;
+    }
     if (self->async_miss != NULL) {
         PyErr_SetString(PyExc_TypeError, "this wrapper already caches awaited results");
         return NULL;
     }
-    if (!PyCallable_Check(miss)) {
-        PyErr_SetString(PyExc_TypeError, "_async_enable() expects a callable");
+    if (!PyCallable_Check(args[0]) || (hit != NULL && !PyCallable_Check(hit))) {
+        PyErr_SetString(PyExc_TypeError, "_async_enable() expects callables");
         return NULL;
     }
-    self->async_miss = Py_NewRef(miss);
+    self->async_hit = Py_XNewRef(hit);
+    self->async_miss = Py_NewRef(args[0]);
     Py_RETURN_NONE;
 }
 

@@ -283,7 +283,7 @@ PyObject *wcpy_wrapper_call(Wrapper *self, PyObject *const *args, size_t nargsf,
     if (r == WC_OK) {
         Py_DECREF(key);
         if (self->async_miss != NULL)   /* async: an awaitable of the value */
-            return wcpy_async_ready(st->async, value);
+            return wcpy_async_hit(self, value);
         return value;   /* retain_value gave us our reference */
     }
     if (r != WC_NOTFOUND) {
@@ -364,6 +364,7 @@ static int wrapper_traverse(PyObject *op, visitproc visit, void *arg)
     Py_VISIT(self->cache_info_type);
     Py_VISIT(self->dict);
     Py_VISIT(self->async_miss);
+    Py_VISIT(self->async_hit);
     return wcpy_cache_traverse(self->cache, visit, arg);
 }
 
@@ -376,6 +377,7 @@ static int wrapper_clear(PyObject *op)
     Py_CLEAR(self->cache_info_type);
     Py_CLEAR(self->dict);
     Py_CLEAR(self->async_miss);
+    Py_CLEAR(self->async_hit);
     return 0;
 }
 
@@ -395,6 +397,7 @@ static void wrapper_dealloc(PyObject *op)
     Py_XDECREF(self->cache_info_type);
     Py_XDECREF(self->dict);
     Py_XDECREF(self->async_miss);
+    Py_XDECREF(self->async_hit);
     tp->tp_free(op);
     Py_DECREF(tp);
 }

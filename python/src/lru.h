@@ -44,6 +44,7 @@ typedef struct {
     uint64_t hits_base, misses_base, uncached_misses;
     char typed, is_method, warned_not_weakrefable, warned_cycle;
     PyObject *async_miss;          /* async.c: NULL unless a coroutine function */
+    PyObject *async_hit;           /* async.c: NULL, or makes the awaitable of a hit */
     PyObject *dict;
     PyObject *weakreflist;
 } Wrapper;
@@ -71,19 +72,21 @@ PyObject *wcpy_wrapper_cache_info(Wrapper *self, size_t currsize);
 /* The wrapper's __qualname__ (new reference), "?" if it has none. */
 PyObject *wcpy_wrapper_name(Wrapper *self);
 
-/* async.c. The miss path of an async wrapper: the coroutine that looks for a
+/* async.c. The awaitable of a hit of an async wrapper (steals value). */
+PyObject *wcpy_async_hit(Wrapper *self, PyObject *value);
+/* The miss path of an async wrapper: the coroutine that looks for a
  * computation of (owner_obj, key) in flight on the running loop, or starts
  * one (weakcache/_async.py). owner_obj NULL: unowned. */
 PyObject *wcpy_async_miss(Wrapper *self, PyObject *owner_obj, PyObject *key,
                           PyObject *const *args, size_t nargsf, PyObject *kwnames);
 /* The wrapper's private methods for weakcache/_async.py. */
-PyObject *wcpy_async_enable(PyObject *op, PyObject *miss);
+PyObject *wcpy_async_enable(PyObject *op, PyObject *const *args, Py_ssize_t nargs);
 PyObject *wcpy_async_store(PyObject *op, PyObject *const *args, Py_ssize_t nargs);
 PyObject *wcpy_async_peek(PyObject *op, PyObject *const *args, Py_ssize_t nargs);
 #define WCPY_ASYNC_WRAPPER_METHODS                                                       \
-    {"_async_enable", wcpy_async_enable, METH_O,                                         \
-     "_async_enable(miss): cache awaited results; a miss returns "                       \
-     "miss(wrapper, owner, key, *args, **kwargs)."},                                     \
+    {"_async_enable", (PyCFunction)(void (*)(void))wcpy_async_enable, METH_FASTCALL,      \
+     "_async_enable(miss, hit=None): cache awaited results; a miss returns "             \
+     "miss(wrapper, owner, key, *args, **kwargs), a hit hit(value) or a _ready."},        \
     {"_async_store", (PyCFunction)(void (*)(void))wcpy_async_store, METH_FASTCALL,       \
      "_async_store(owner, key, value): store an awaited result (owner None: unowned)."}, \
     {"_async_peek", (PyCFunction)(void (*)(void))wcpy_async_peek, METH_FASTCALL,         \

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 import weakref
 from asyncio import AbstractEventLoop, CancelledError, Future, Task, current_task, get_running_loop
 from typing import Any, Callable
@@ -63,6 +64,34 @@ else:  # 3.10, 3.11: inspect looks at __code__.co_flags of a function-like objec
         wrapper.__kwdefaults__ = getattr(target, "__kwdefaults__", None)
 
 
+#: What a hit returns. 3.10/3.11 await other awaitables through am_send, so
+#: the C _ready object returns its value without raising anything. 3.12+ step
+#: everything but coroutines and generators through tp_iternext, where the
+#: value can only come back in a StopIteration (an exception object, its args
+#: tuple, and several thread-state look-ups per hit): there a coroutine that
+#: returns the value at once is about twice as fast (docs/benchmarks.md).
+#: Read at decoration time.
+HIT_IS_COROUTINE = sys.version_info >= (3, 12)
+
+
+def _make_hit(wrapper: Any) -> Callable[[Any], Any]:
+    async def hit(value: Any) -> Any:
+        return value
+
+    _name_like(hit, wrapper)
+    return hit
+
+
+def _name_like(coroutine_function: Any, wrapper: Any) -> None:
+    """Its coroutines are named after the cached function (reprs, "never
+    awaited" warnings)."""
+    for attr in ("__module__", "__name__", "__qualname__"):
+        try:
+            setattr(coroutine_function, attr, getattr(wrapper, attr))
+        except (AttributeError, TypeError):
+            pass
+
+
 def setup(wrapper: Any, func: Callable[..., Any]) -> Any:
     """Called by lru_cache on every new wrapper: refuse an async generator
     function, switch the wrapper to awaited results for a coroutine function
@@ -78,7 +107,7 @@ def setup(wrapper: Any, func: Callable[..., Any]) -> Any:
         )
     if not inspect.iscoroutinefunction(func):
         return wrapper
-    wrapper._async_enable(_make_miss(func, wrapper))
+    wrapper._async_enable(_make_miss(func, wrapper), _make_hit(wrapper) if HIT_IS_COROUTINE else None)
     _mark(wrapper, func)
     return wrapper
 
@@ -199,9 +228,5 @@ def _make_miss(func: Callable[..., Any], wrapper: Any) -> Callable[..., Any]:
                     forget(loop, flights, fkey, flight)
             raise
 
-    for attr in ("__module__", "__name__", "__qualname__"):
-        try:
-            setattr(miss, attr, getattr(wrapper, attr))
-        except (AttributeError, TypeError):
-            pass
+    _name_like(miss, wrapper)
     return miss

@@ -14,6 +14,15 @@ from typing import Any
 import pytest
 
 import weakcache
+from weakcache import _async
+
+
+@pytest.fixture(params=["ready", "coroutine"])
+def hit_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """What a hit returns is chosen per Python version (weakcache/_async.py:
+    HIT_IS_COROUTINE); both kinds are tested on every version."""
+    monkeypatch.setattr(_async, "HIT_IS_COROUTINE", request.param == "coroutine")
+    return str(request.param)
 
 
 def run(coro: Any, timeout: float = 10.0) -> Any:
@@ -58,7 +67,7 @@ async def until(predicate: Any) -> None:
 # Results, not coroutines
 # ---------------------------------------------------------------------------
 
-def test_the_awaited_result_is_cached_not_the_coroutine() -> None:
+def test_the_awaited_result_is_cached_not_the_coroutine(hit_kind: str) -> None:
     calls = []
 
     class Repo:
@@ -74,15 +83,19 @@ def test_the_awaited_result_is_cached_not_the_coroutine() -> None:
         second = await repo.lookup(1)   # functools: "cannot reuse already awaited coroutine"
         assert first == [1] and second is first
         hit = repo.lookup(1)
-        assert not inspect.iscoroutine(hit)   # the ready awaitable, not a coroutine
-        assert await hit is first and await hit is first   # awaitable again, like a Future
+        if hit_kind == "ready":   # no coroutine: awaitable again, like a done Future
+            assert type(hit) is weakcache._weakcache._ready
+            assert await hit is first and await hit is first
+        else:   # a coroutine that returns the value at once, named like the method
+            assert inspect.iscoroutine(hit) and hit.__qualname__.endswith("Repo.lookup")
+            assert await hit is first
         assert calls == [1]
 
     run(main())
     assert Repo.lookup.cache_info() == weakcache.CacheInfo(2, 1, 16, 0)
 
 
-def test_a_function_and_every_kind_of_value() -> None:
+def test_a_function_and_every_kind_of_value(hit_kind: str) -> None:
     calls = []
     error = ValueError("a value, not raised")
 
@@ -102,7 +115,7 @@ def test_a_function_and_every_kind_of_value() -> None:
     assert calls == ["tuple", "none", "exception", "empty"]
 
 
-def test_a_hit_is_a_coroutine_for_asyncio() -> None:
+def test_a_hit_is_a_coroutine_for_asyncio(hit_kind: str) -> None:
     @weakcache.cache
     async def f(x: int) -> int:
         return x + 1
@@ -118,9 +131,12 @@ def test_a_hit_is_a_coroutine_for_asyncio() -> None:
         assert info.value.value == 2
         with pytest.raises(KeyError):
             f(1).throw(KeyError("thrown"))
+        with pytest.raises(KeyError):
+            f(1).throw(KeyError)
+        unsent = f(1)
         with pytest.raises(TypeError, match="non-None"):
-            f(1).send(1)
-        assert f(1).close() is None
+            unsent.send(1)
+        assert unsent.close() is None and f(1).close() is None
         # cancelled before its first step: the Task throws CancelledError in
         task = asyncio.create_task(f(1))
         task.cancel()
@@ -130,7 +146,9 @@ def test_a_hit_is_a_coroutine_for_asyncio() -> None:
     run(main())
 
 
-def test_the_ready_type_is_internal() -> None:
+def test_the_ready_type_is_internal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_async, "HIT_IS_COROUTINE", False)
+
     @weakcache.cache
     async def f() -> int:
         return 1
@@ -442,14 +460,13 @@ def test_a_loop_closed_with_a_computation_in_flight_hangs_nothing() -> None:
 # Owners
 # ---------------------------------------------------------------------------
 
-class Owner:
-    @weakcache.lru_cache(maxsize=32)
-    async def m(self, x: int) -> int:
-        await asyncio.sleep(0)
-        return x + 1
+def test_an_owner_is_freed_at_refcount_zero_after_awaiting(hit_kind: str) -> None:
+    class Owner:
+        @weakcache.lru_cache(maxsize=32)
+        async def m(self, x: int) -> int:
+            await asyncio.sleep(0)
+            return x + 1
 
-
-def test_an_owner_is_freed_at_refcount_zero_after_awaiting() -> None:
     gc.collect()
     gc.disable()
     try:
@@ -699,7 +716,13 @@ class CountingLoop(asyncio.SelectorEventLoop):
         return super().create_task(coro, **kwargs)
 
 
-def test_a_hit_creates_no_task_and_no_future() -> None:
+def test_a_hit_creates_no_task_and_no_future(hit_kind: str) -> None:
+    class Owner:
+        @weakcache.lru_cache(maxsize=32)
+        async def m(self, x: int) -> int:
+            await asyncio.sleep(0)
+            return x + 1
+
     o = Owner()
 
     @weakcache.cache
