@@ -5,9 +5,13 @@
  * *awaited result* under the same (owner, key) rules as a sync one:
  *
  *   hit   the C call returns a _ready object: an awaitable whose first step
- *         returns the stored value (am_send on 3.10/3.11, StopIteration from
- *         tp_iternext where the interpreter asks for that). No coroutine,
- *         no Task, no Future, no Python code.
+ *         returns the stored value (am_send, so no exception at all, on
+ *         3.10/3.11; StopIteration from tp_iternext where the interpreter
+ *         asks for that). No coroutine, no Task, no Future, no Python code.
+ *         On 3.12+, whose await steps such objects through tp_iternext
+ *         only, _async.py passes a `hit` coroutine function instead (a
+ *         coroutine that returns the value is cheaper there than the
+ *         StopIteration); wcpy_async_hit() calls it.
  *   miss  the C call returns async_miss(wrapper, owner, key, *args,
  *         **kwargs), a coroutine of weakcache/_async.py that, once awaited,
  *         joins the computation of that key in flight on the running loop
@@ -25,12 +29,15 @@
  *
  * RE-ENTRANCY
  * ===========
- * _async_store and _async_peek hash the key (Python __hash__) before the
- * cache is touched, then make one core call each, which the core keeps
- * consistent across __eq__ and decrefs (see lru.c). The owner is a strong
- * reference of the caller's, so its record outlives the call.
+ * _async_peek hashes the key (Python __hash__) and reads the ttl clock
+ * (options.h) before the cache is touched, then makes one core call, which
+ * the core keeps consistent across __eq__ and decrefs (see lru.c);
+ * _async_store goes through lru.c's store (weigher, clock, put), as a sync
+ * miss does. The owner is a strong reference of the caller's, so its record
+ * outlives the call.
  */
 #include "lru.h"
+#include "options.h"
 
 #include <string.h>
 
@@ -289,7 +296,7 @@ PyObject *wcpy_async_peek(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     hash = PyObject_Hash(args[1]);
-    if (hash == -1)
+    if (hash == -1 || wcpy_options_tick(self->opts) < 0)   /* ttl: the clock, as a call does */
         return NULL;
     if (args[0] != Py_None) {
         rec = wcpy_owner_lookup(self->state->owners, args[0]);

@@ -9,10 +9,11 @@
  * cache_info() and cache_clear() concern obj's entries only.
  *
  * Re-entrancy: cache_clear() on an object that cannot be weakly referenced
- * collects the keys first (iterating runs no Python code) and removes them
- * one by one afterwards, since each removal may run __eq__ and decrefs.
+ * removes its entries through an iterator (no lookups, so no __eq__), and
+ * starts the iteration again when a removal's decrefs changed the cache.
  */
 #include "lru.h"
+#include "options.h"
 
 #include <string.h>
 
@@ -56,6 +57,7 @@ PyObject *wcpy_bound_new(Wrapper *wrapper, PyObject *obj)
     b->vectorcall = bound_vectorcall;
     b->wrapper = (Wrapper *)Py_NewRef(wrapper);
     b->self = Py_NewRef(obj);
+    b->weakreflist = NULL;
     PyObject_GC_Track(b);
     return (PyObject *)b;
 }
@@ -81,6 +83,8 @@ static void bound_dealloc(PyObject *op)
 {
     PyTypeObject *tp = Py_TYPE(op);
     PyObject_GC_UnTrack(op);
+    if (((Bound *)op)->weakreflist != NULL)
+        PyObject_ClearWeakRefs(op);   /* callbacks see a complete object */
     bound_clear(op);
     tp->tp_free(op);
     Py_DECREF(tp);
@@ -96,25 +100,6 @@ static int is_weakrefable(PyObject *obj)
 static int key_of_fallback_owner(PyObject *key, PyObject *obj)
 {
     return PyTuple_CheckExact(key) && PyTuple_GET_SIZE(key) > 0 && PyTuple_GET_ITEM(key, 0) == obj;
-}
-
-/* The keys of a fallback owner's entries: a new list, or NULL on error. */
-static PyObject *fallback_owner_keys(Wrapper *w, PyObject *obj)
-{
-    PyObject *keys = PyList_New(0);
-    wc_iter it;
-    wc_item item;
-    if (keys == NULL)
-        return NULL;
-    wc_iter_init(&it, w->cache);
-    while (wc_iter_next(&it, &item) == 1) {   /* no callbacks run while iterating */
-        if (key_of_fallback_owner((PyObject *)item.key, obj) &&
-            PyList_Append(keys, (PyObject *)item.key) < 0) {
-            Py_DECREF(keys);
-            return NULL;
-        }
-    }
-    return keys;
 }
 
 static PyObject *bound_cache_info(PyObject *op, PyObject *unused)
@@ -136,6 +121,33 @@ static PyObject *bound_cache_info(PyObject *op, PyObject *unused)
     return wcpy_wrapper_cache_info(b->wrapper, n);
 }
 
+/* cache_stats() of obj's entries: hits, misses and evictions of the whole
+ * cache (as cache_info), currsize and weight of obj's entries (a scan). */
+static PyObject *bound_cache_stats(PyObject *op, PyObject *unused)
+{
+    Bound *b = (Bound *)op;
+    OwnerRef *rec = NULL;
+    size_t n = 0;
+    uint64_t weight = 0;
+    wc_iter it;
+    wc_item item;
+    (void)unused;
+    if (is_weakrefable(b->self)) {
+        rec = wcpy_owner_lookup(b->wrapper->state->owners, b->self);
+        if (rec == NULL)
+            return wcpy_options_cache_stats(b->wrapper, 0, 0);
+    }
+    wc_iter_init(&it, b->wrapper->cache);
+    while (wc_iter_next(&it, &item) == 1) {   /* no callbacks run while iterating */
+        if (rec != NULL ? item.owner == &rec->owner
+                        : key_of_fallback_owner((PyObject *)item.key, b->self)) {
+            n++;
+            weight += item.weight;
+        }
+    }
+    return wcpy_options_cache_stats(b->wrapper, n, weight);
+}
+
 static PyObject *bound_cache_clear(PyObject *op, PyObject *unused)
 {
     Bound *b = (Bound *)op;
@@ -148,28 +160,26 @@ static PyObject *bound_cache_clear(PyObject *op, PyObject *unused)
             Py_DECREF(rec);
         }
     } else {
-        /* Collect first (iterating runs no Python code), then remove each
-         * key: hashing a tuple we hashed before gives the same value, and the
-         * stored key object is found by identity without calling __eq__. */
-        PyObject *keys = fallback_owner_keys(b->wrapper, b->self);
-        Py_ssize_t i;
-        if (keys == NULL)
-            return NULL;
-        for (i = 0; i < PyList_GET_SIZE(keys); i++) {
-            PyObject *key = PyList_GET_ITEM(keys, i);
-            Py_hash_t h = PyObject_Hash(key);
-            int r;
-            if (h == -1) {
-                Py_DECREF(keys);
-                return NULL;
+        /* Remove through an iterator: no lookup, so no __hash__ or __eq__
+         * runs and nothing can fail to settle. A removal's decrefs may change
+         * the cache (the iterator then reports WC_ECHANGED): start again;
+         * every pass that is cut short has removed an entry. */
+        int r, removed;
+        do {
+            wc_iter it;
+            wc_item item;
+            removed = 0;
+            wc_iter_init(&it, b->wrapper->cache);
+            while ((r = wc_iter_next(&it, &item)) == 1) {
+                if (!key_of_fallback_owner((PyObject *)item.key, b->self))
+                    continue;
+                if (wc_iter_remove(&it) != WC_OK) {
+                    r = WC_ECHANGED;
+                    break;
+                }
+                removed = 1;
             }
-            r = wc_remove(b->wrapper->cache, NULL, (uint64_t)h, key);
-            if (r < 0) {
-                Py_DECREF(keys);
-                return wcpy_core_error(r);
-            }
-        }
-        Py_DECREF(keys);
+        } while (r == WC_ECHANGED && removed);
     }
     if (PyErr_Occurred())
         return NULL;
@@ -320,6 +330,8 @@ static PyMethodDef bound_methods[] = {
     {"cache_info", bound_cache_info, METH_NOARGS,
      "hits, misses and maxsize of the whole cache; currsize counts this instance's entries."},
     {"cache_clear", bound_cache_clear, METH_NOARGS, "Drop this instance's entries only."},
+    {"cache_stats", bound_cache_stats, METH_NOARGS,
+     "CacheStats of the whole cache; currsize and weight count this instance's entries."},
     {"__reduce__", bound_reduce, METH_NOARGS, NULL},
     {NULL, NULL, 0, NULL},
 };
@@ -328,6 +340,7 @@ static PyMemberDef bound_members[] = {
     {"__self__", WC_T_OBJECT_EX, offsetof(Bound, self), WC_READONLY, NULL},
     {"__func__", WC_T_OBJECT_EX, offsetof(Bound, wrapper), WC_READONLY, NULL},
     {"__vectorcalloffset__", WC_T_PYSSIZET, offsetof(Bound, vectorcall), WC_READONLY, NULL},
+    {"__weaklistoffset__", WC_T_PYSSIZET, offsetof(Bound, weakreflist), WC_READONLY, NULL},
     {NULL, 0, 0, 0, NULL},
 };
 

@@ -201,6 +201,35 @@ static inline void wc_error_save(wc_saved_error *s) { PyErr_Fetch(&s->type, &s->
 static inline void wc_error_restore(wc_saved_error *s) { PyErr_Restore(s->type, s->value, s->tb); }
 #endif
 
+/* Take the current exception as one object (normalized, its traceback
+ * attached), and raise such an object again (borrowed) any number of times:
+ * the single flight of lru_cache(lock=True) hands one exception to every
+ * waiter. */
+#if PY_VERSION_HEX >= 0x030C0000
+static inline PyObject *wc_error_take(void) { return PyErr_GetRaisedException(); }
+static inline void wc_error_raise(PyObject *exc) { PyErr_SetRaisedException(Py_NewRef(exc)); }
+#else
+static inline PyObject *wc_error_take(void)
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    if (type == NULL)
+        return NULL;
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (tb != NULL) {
+        PyException_SetTraceback(value, tb);
+        Py_DECREF(tb);
+    }
+    Py_DECREF(type);
+    return value;
+}
+static inline void wc_error_raise(PyObject *exc)
+{
+    PyErr_Restore(Py_NewRef((PyObject *)Py_TYPE(exc)), Py_NewRef(exc),
+                  PyException_GetTraceback(exc));
+}
+#endif
+
 /* PyObject_GetOptionalAttr (3.13): 1 and *out on success, 0 and *out NULL
  * if there is no such attribute (no exception), -1 on other errors. */
 #if PY_VERSION_HEX >= 0x030D0000

@@ -3,11 +3,9 @@
  *
  * An lru_cache wrapper owns one wc_cache. Entries are (owner, key) -> value:
  *   - on a method (the wrapper saw __set_name__), owner is the instance's
- *     owner record (owners.c) and key is built from the remaining arguments.
- *     A single positional argument of a type that cannot compare equal to a
- *     tuple (int, str, float, bytes, None, bool, or any type using object's
- *     identity equality) is stored as is; everything else becomes a tuple
- *     like functools' (args, kwd_mark, k1, v1, ..., types if typed).
+ *     owner record (owners.c) and key is built from the remaining arguments
+ *     so that equal calls share an entry exactly as with functools' key
+ *     (self, args..., kwd_mark, k1, v1, ..., types if typed): key.c.
  *   - on a function, or on an owner that cannot be weakly referenced, the
  *     entry is unowned and the key contains every argument (functools'
  *     behaviour: such an owner is held strongly until evicted).
@@ -37,127 +35,57 @@
  *   2. The user's function is called with no cache operation in progress.
  *   3. Every reference handed to the core is owned by the core from the
  *      moment wc_put() succeeds; on failure we release it ourselves.
+ *   4. A lookup or store that cannot settle (WC_ECHANGED: __eq__ changed the
+ *      cache at every one of the core's restarts) is never an error: the
+ *      lookup counts as a miss and the function is called; an unsettled
+ *      store returns the result without storing it.
  * The GIL serialises threads; a thread switch can only happen inside one of
  * the Python calls above, which the core already treats as re-entry.
  */
 #include "lru.h"
+#include "flight.h"
+#include "options.h"
 
 #include <string.h>
 
 Py_ssize_t wcpy_lru_offset;
 
 /* ------------------------------------------------------------------ */
-/* Keys                                                                */
-/* ------------------------------------------------------------------ */
-
-/* Can a lone argument stand for its own key? Only if it can never compare
- * equal to a tuple key built for a call with other arguments. For functions
- * we follow functools exactly (exact int and str only), so that the same
- * calls share entries as they do there: f(1) and f(1.0) are two entries. On
- * methods functools' key always holds self, so f(1) and f(1.0) share one
- * entry there; any type whose equality cannot match a tuple keeps that. */
-static int stands_alone(PyObject *arg, int is_method)
-{
-    PyTypeObject *t = Py_TYPE(arg);
-    if (t == &PyLong_Type || t == &PyUnicode_Type)
-        return 1;
-    if (!is_method)
-        return 0;
-    if (t == &PyFloat_Type || t == &PyBytes_Type || t == &PyBool_Type || arg == Py_None)
-        return 1;
-    return t->tp_richcompare == PyBaseObject_Type.tp_richcompare;
-}
-
-/* Build the key for args[0:nargs] plus keywords. Returns a new reference. */
-static PyObject *make_key(LruState *st, PyObject *const *args, Py_ssize_t nargs,
-                          PyObject *kwnames, int typed, int owned)
-{
-    Py_ssize_t nkw = kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0;
-    Py_ssize_t size, i, pos = 0;
-    PyObject *key;
-
-    if (nkw == 0 && !typed && nargs == 1 && stands_alone(args[0], owned))
-        return Py_NewRef(args[0]);
-    size = nargs + (nkw ? 1 + 2 * nkw : 0) + (typed ? nargs + nkw : 0);
-    key = PyTuple_New(size);
-    if (key == NULL)
-        return NULL;
-    for (i = 0; i < nargs; i++)
-        PyTuple_SET_ITEM(key, pos++, Py_NewRef(args[i]));
-    if (nkw) {
-        PyTuple_SET_ITEM(key, pos++, Py_NewRef(st->kwd_mark));
-        for (i = 0; i < nkw; i++) {
-            PyTuple_SET_ITEM(key, pos++, Py_NewRef(PyTuple_GET_ITEM(kwnames, i)));
-            PyTuple_SET_ITEM(key, pos++, Py_NewRef(args[nargs + i]));
-        }
-    }
-    if (typed) {
-        for (i = 0; i < nargs; i++)
-            PyTuple_SET_ITEM(key, pos++, Py_NewRef(Py_TYPE(args[i])));
-        for (i = 0; i < nkw; i++)
-            PyTuple_SET_ITEM(key, pos++, Py_NewRef(Py_TYPE(args[nargs + i])));
-    }
-    return key;
-}
-
-/* ------------------------------------------------------------------ */
-/* Detecting a value that keeps its owner alive                        */
-/* ------------------------------------------------------------------ */
-
-typedef struct {
-    PyObject *target;
-    int depth;
-    int budget;
-    int found;
-} CycleSearch;
-
-static int cycle_visit(PyObject *obj, void *arg)
-{
-    CycleSearch *s = arg;
-    if (obj == s->target) {
-        s->found = 1;
-        return 1;
-    }
-    if (s->depth > 0 && s->budget > 0 && PyObject_IS_GC(obj) &&
-        Py_TYPE(obj)->tp_traverse != NULL) {
-        s->budget--;
-        s->depth--;
-        Py_TYPE(obj)->tp_traverse(obj, cycle_visit, s);
-        s->depth++;
-    }
-    return s->found;
-}
-
-/* Does value reach owner within a few references (value -> x -> y -> owner)?
- * Bounded: at most 64 containers looked into, on the miss path only. */
-static int references_owner(PyObject *value, PyObject *owner)
-{
-    CycleSearch s = {owner, 2, 64, 0};
-    if (value == owner)
-        return 1;
-    if (!PyObject_IS_GC(value) || Py_TYPE(value)->tp_traverse == NULL)
-        return 0;
-    Py_TYPE(value)->tp_traverse(value, cycle_visit, &s);
-    return s.found;
-}
-
-/* ------------------------------------------------------------------ */
 /* The wrapper: calls                                                  */
 /* ------------------------------------------------------------------ */
 
+/* The wrapper's attribute `attr` (its __dict__ first, where update_wrapper
+ * puts it, then the wrapped function's) if it is a str: a new reference.
+ * NULL if it is missing, raises an Exception, or is not a str (a number, a
+ * descriptor's odd result): the caller falls back. NULL with the exception
+ * kept only for a BaseException that is not an Exception (KeyboardInterrupt). */
+static PyObject *str_attr(Wrapper *self, const char *attr)
+{
+    PyObject *v = NULL;
+    if (self->dict != NULL) {
+        v = PyDict_GetItemString(self->dict, attr);   /* borrowed, runs no code */
+        Py_XINCREF(v);
+    }
+    if (v == NULL && self->func != NULL) {
+        v = PyObject_GetAttrString(self->func, attr);
+        if (v == NULL && PyErr_ExceptionMatches(PyExc_Exception))
+            PyErr_Clear();
+    }
+    if (v != NULL && !PyUnicode_Check(v))
+        Py_CLEAR(v);
+    return v;
+}
+
+/* For reprs and warnings: __qualname__ if it is a str, else __name__ if it
+ * is one, else "?" (as a bound method's repr does). Never passes a non-str
+ * to "%U". */
 PyObject *wcpy_wrapper_name(Wrapper *self)
 {
-    PyObject *name = NULL;
-    if (self->dict != NULL)
-        name = PyDict_GetItemString(self->dict, "__qualname__");
-    if (name == NULL)
-        name = PyObject_GetAttrString(self->func, "__qualname__");
-    else
-        Py_INCREF(name);
-    if (name == NULL) {
-        PyErr_Clear();
+    PyObject *name = str_attr(self, "__qualname__");
+    if (name == NULL && !PyErr_Occurred())
+        name = str_attr(self, "__name__");
+    if (name == NULL && !PyErr_Occurred())
         name = PyUnicode_FromString("?");
-    }
     return name;
 }
 
@@ -206,20 +134,42 @@ int wcpy_wrapper_store(Wrapper *self, PyObject *owner_obj, PyObject *key, Py_has
                        PyObject *result)
 {
     OwnerRef *rec = NULL;
+    uint32_t weight = 1;
     int r;
 
+    if (self->opts != NULL) {   /* weigher, then the clock: last Python calls before the put */
+        r = wcpy_options_weigh(self, result, &weight);
+        if (r < 0)
+            return -1;
+        if (r > 0)
+            return 0;   /* heavier than maxweight: returned, not stored */
+        if (wcpy_options_tick(self->opts) < 0)
+            return -1;
+    }
     if (owner_obj != NULL) {
         rec = wcpy_owner_get_or_create(self->state->owners, owner_obj);
         if (rec == NULL)
             return -1;
-        if (references_owner(result, owner_obj) && warn_cycle(self, owner_obj) < 0)
+        size_t visits;
+        int found = wcpy_references_owner(result, owner_obj, &visits);
+        self->cycle_checks++;
+        if (visits > self->cycle_visits_max)
+            self->cycle_visits_max = visits;
+        if (found && warn_cycle(self, owner_obj) < 0)
             return -1;
     }
-    r = wcpy_put(self->cache, rec != NULL ? &rec->owner : NULL, (uint64_t)hash, key, result, 1);
+    r = wcpy_put(self->cache, rec != NULL ? &rec->owner : NULL, (uint64_t)hash, key, result,
+                 weight);
+    if (r == WC_ETOOBIG)
+        return 0;   /* the core's own check of maxweight */
+    if (r == WC_ECHANGED && !PyErr_Occurred())
+        return 0;   /* the store could not settle: the result, not stored */
     if (r != WC_OK) {
         wcpy_core_error(r);
         return -1;
     }
+    if (self->opts != NULL)
+        wcpy_options_after_put(self);
     return 0;
 }
 
@@ -236,6 +186,40 @@ static PyObject *call_and_store(Wrapper *self, PyObject *owner_obj, PyObject *ke
         Py_DECREF(result);
         return NULL;
     }
+    return result;
+}
+
+/* lock=True: the miss path as a single flight per (owner, key). */
+typedef struct {
+    Wrapper *self;
+    PyObject *owner_obj, *key;
+    Py_hash_t hash;
+    PyObject *const *args;
+    size_t nargsf;
+    PyObject *kwnames;
+} MissCall;
+
+static PyObject *miss_compute(void *ctx)
+{
+    MissCall *m = ctx;
+    return call_and_store(m->self, m->owner_obj, m->key, m->hash, m->args, m->nargsf,
+                          m->kwnames);
+}
+
+static PyObject *call_and_store_flight(Wrapper *self, PyObject *owner_obj, PyObject *key,
+                                       Py_hash_t hash, PyObject *const *args, size_t nargsf,
+                                       PyObject *kwnames)
+{
+    OptState *ost = wcpy_type_part_state(Py_TYPE(self), wcpy_options_offset);
+    MissCall m = {self, owner_obj, key, hash, args, nargsf, kwnames};
+    PyObject *fkey, *result;
+    if (ost == NULL || self->opts->flights == NULL)   /* module or wrapper torn down */
+        return miss_compute(&m);
+    fkey = wcpy_flight_key(ost->flight_mark, owner_obj, key);
+    if (fkey == NULL)
+        return NULL;
+    result = wcpy_flight_call(self->opts->flights, fkey, miss_compute, &m);
+    Py_DECREF(fkey);
     return result;
 }
 
@@ -263,13 +247,13 @@ PyObject *wcpy_wrapper_call(Wrapper *self, PyObject *const *args, size_t nargsf,
         }
     }
     if (owner_obj != NULL)
-        key = make_key(st, args + 1, nargs - 1, kwnames, self->typed, 1);
+        key = wcpy_lru_make_key(st, args + 1, nargs - 1, kwnames, self->typed, owner_obj);
     else
-        key = make_key(st, args, nargs, kwnames, self->typed, 0);
+        key = wcpy_lru_make_key(st, args, nargs, kwnames, self->typed, NULL);
     if (key == NULL)
         return NULL;
     hash = PyObject_Hash(key);
-    if (hash == -1) {
+    if (hash == -1 || wcpy_options_tick(self->opts) < 0) {
         Py_DECREF(key);
         return NULL;
     }
@@ -286,12 +270,19 @@ PyObject *wcpy_wrapper_call(Wrapper *self, PyObject *const *args, size_t nargsf,
             return wcpy_async_hit(self, value);
         return value;   /* retain_value gave us our reference */
     }
-    if (r != WC_NOTFOUND) {
+    if (r == WC_ECHANGED && !PyErr_Occurred()) {
+        /* __eq__ kept changing the cache (re-entrant calls, other threads
+         * while it released the GIL): a miss, as functools would count it;
+         * compute, and store if the store settles. */
+        self->uncached_misses++;
+    } else if (r != WC_NOTFOUND) {
         Py_DECREF(key);
         return wcpy_core_error(r);
     }
     if (self->async_miss != NULL)
         result = wcpy_async_miss(self, owner_obj, key, args, nargsf, kwnames);
+    else if (self->opts != NULL && self->opts->flights != NULL)
+        result = call_and_store_flight(self, owner_obj, key, hash, args, nargsf, kwnames);
     else
         result = call_and_store(self, owner_obj, key, hash, args, nargsf, kwnames);
     Py_DECREF(key);
@@ -310,16 +301,20 @@ static PyObject *wrapper_vectorcall(PyObject *self, PyObject *const *args, size_
 
 static PyObject *wrapper_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"user_function", "maxsize", "typed", "cache_info_type", NULL};
+    static char *kwlist[] = {"user_function", "maxsize", "typed", "cache_info_type",
+                             "lock", "ttl", "timer", "maxweight", "weigher", NULL};
     PyObject *func, *maxsize_obj, *cache_info_type;
+    PyObject *lock = NULL, *ttl = NULL, *timer = NULL, *maxweight = NULL, *weigher = NULL;
+    WcOptions *opts;
     int typed;
     Py_ssize_t maxsize;
     wc_config config;
     Wrapper *self;
     LruState *st = wcpy_type_part_state(type, wcpy_lru_offset);
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOpO:_lru_cache_wrapper", kwlist,
-                                     &func, &maxsize_obj, &typed, &cache_info_type))
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOpO|$OOOOO:_lru_cache_wrapper", kwlist,
+                                     &func, &maxsize_obj, &typed, &cache_info_type, &lock,
+                                     &ttl, &timer, &maxweight, &weigher))
         return NULL;
     if (!PyCallable_Check(func)) {
         PyErr_SetString(PyExc_TypeError, "the first argument must be callable");
@@ -338,11 +333,24 @@ static PyObject *wrapper_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         return NULL;
     }
 
-    self = (Wrapper *)type->tp_alloc(type, 0);
-    if (self == NULL)
+    if (wcpy_options_new(wcpy_type_part_state(type, wcpy_options_offset), lock, ttl, timer,
+                         maxweight, weigher, &opts) < 0)
         return NULL;
-    wcpy_config_init(&config, &wcpy_ops);
+    self = (Wrapper *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        wcpy_options_free(opts);
+        return NULL;
+    }
+    self->opts = opts;
+    wcpy_config_init(&config, &wcpy_lru_ops);
     config.max_entries = maxsize > 0 ? (size_t)maxsize : 0;
+    wcpy_options_config(opts, &config);
+    /* Unbounded by count and by weight: nothing is ever evicted by the
+     * policy, so the order is never used; SIEVE hits only set a bit in the
+     * entry instead of relinking it between its LRU neighbours (two fewer
+     * cache lines per hit at scale). With maxweight the order matters: LRU. */
+    if (maxsize < 0 && config.max_weight == 0)
+        config.policy = WC_POLICY_SIEVE;
     if (wc_cache_new(&config, &self->cache) != WC_OK) {
         Py_DECREF(self);
         return PyErr_NoMemory();
@@ -359,12 +367,15 @@ static PyObject *wrapper_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 static int wrapper_traverse(PyObject *op, visitproc visit, void *arg)
 {
     Wrapper *self = (Wrapper *)op;
+    int r;
     Py_VISIT(Py_TYPE(op));
     Py_VISIT(self->func);
     Py_VISIT(self->cache_info_type);
     Py_VISIT(self->dict);
     Py_VISIT(self->async_miss);
     Py_VISIT(self->async_hit);
+    if ((r = wcpy_options_traverse_one(self->opts, visit, arg)) != 0)
+        return r;
     return wcpy_cache_traverse(self->cache, visit, arg);
 }
 
@@ -378,6 +389,7 @@ static int wrapper_clear(PyObject *op)
     Py_CLEAR(self->dict);
     Py_CLEAR(self->async_miss);
     Py_CLEAR(self->async_hit);
+    wcpy_options_clear_one(self->opts);
     return 0;
 }
 
@@ -393,6 +405,8 @@ static void wrapper_dealloc(PyObject *op)
         self->cache = NULL;
         wc_cache_free(cache);
     }
+    wcpy_options_free(self->opts);   /* after the cache: it is the clock's context */
+    self->opts = NULL;
     Py_XDECREF(self->func);
     Py_XDECREF(self->cache_info_type);
     Py_XDECREF(self->dict);
@@ -437,6 +451,19 @@ static PyObject *wrapper_cache_clear(PyObject *op, PyObject *unused)
     if (PyErr_Occurred())
         return NULL;
     Py_RETURN_NONE;
+}
+
+/* Internal figures for tests and benchmarks (not part of the API). */
+static PyObject *wrapper_debug_stats(PyObject *op, PyObject *unused)
+{
+    Wrapper *self = (Wrapper *)op;
+    wc_stats stats;
+    (void)unused;
+    wc_cache_stats(self->cache, &stats);
+    return Py_BuildValue("{s:K,s:n,s:n,s:n}", "noexpand", (unsigned long long)stats.noexpand,
+                         "size", (Py_ssize_t)stats.size, "cycle_checks",
+                         (Py_ssize_t)self->cycle_checks, "cycle_visits_max",
+                         (Py_ssize_t)self->cycle_visits_max);
 }
 
 static PyObject *wrapper_set_name(PyObject *op, PyObject *args)
@@ -504,8 +531,15 @@ static PyMethodDef wrapper_methods[] = {
      "Report hits, misses, maxsize and current size (all owners)."},
     {"cache_clear", wrapper_cache_clear, METH_NOARGS,
      "Drop every entry of every owner and reset the statistics."},
+    {"cache_stats", wcpy_wrapper_cache_stats, METH_NOARGS,
+     "CacheStats(hits, misses, currsize, weight, evictions by cause) of the whole cache."},
+    {"cache_expire", wcpy_wrapper_cache_expire, METH_NOARGS,
+     "Drop the expired entries now (ttl caches); return how many."},
     {"__set_name__", wrapper_set_name, METH_VARARGS,
      "Called by the class body: from now on the first argument is the owner."},
+    {"_debug_stats", wrapper_debug_stats, METH_NOARGS,
+     "Internal: the core's noexpand counter, the owner-cycle checks and the most "
+     "references one of them looked at."},
     {"__reduce__", wrapper_reduce, METH_NOARGS, NULL},
     WCPY_ASYNC_WRAPPER_METHODS
     {"__copy__", wrapper_copy, METH_NOARGS, NULL},

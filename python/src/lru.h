@@ -33,6 +33,8 @@ void wcpy_lru_clear(LruState *st);
 /* Shared by lru.c and bound.c                                         */
 /* ------------------------------------------------------------------ */
 
+struct WcOptions;
+
 typedef struct {
     PyObject_HEAD
     vectorcallfunc vectorcall;
@@ -43,6 +45,8 @@ typedef struct {
     Py_ssize_t maxsize;            /* -1: unbounded */
     uint64_t hits_base, misses_base, uncached_misses;
     char typed, is_method, warned_not_weakrefable, warned_cycle;
+    struct WcOptions *opts;        /* lock/ttl/maxweight/weigher (options.h); NULL: none */
+    size_t cycle_checks, cycle_visits_max;   /* for _debug_stats() */
     PyObject *async_miss;          /* async.c: NULL unless a coroutine function */
     PyObject *async_hit;           /* async.c: NULL, or makes the awaitable of a hit */
     PyObject *dict;
@@ -54,6 +58,7 @@ typedef struct {
     vectorcallfunc vectorcall;
     Wrapper *wrapper;
     PyObject *self;
+    PyObject *weakreflist;   /* weakref.ref(obj.m), WeakSet, as bound methods */
 } Bound;
 
 /* lru.c */
@@ -72,6 +77,21 @@ PyObject *wcpy_wrapper_cache_info(Wrapper *self, size_t currsize);
 /* The wrapper's __qualname__ (new reference), "?" if it has none. */
 PyObject *wcpy_wrapper_name(Wrapper *self);
 
+/* key.c: the key of a call with args[0:nargs] plus keywords; `owner` is the
+ * owner object of an owned entry (not in args), NULL for an unowned one.
+ * New reference, NULL with an exception. */
+PyObject *wcpy_lru_make_key(LruState *st, PyObject *const *args, Py_ssize_t nargs,
+                            PyObject *kwnames, int typed, PyObject *owner);
+/* The ops of an lru_cache's wc_cache (key equality as functools', see key.c). */
+extern const wc_ops wcpy_lru_ops;
+
+/* cycle.c: does `value` reach `owner` within a few references? Bounded work
+ * (see cycle.c for what is and is not found); *visits receives the number of
+ * references looked at. */
+#define WC_CYCLE_VISITS 256   /* references looked at, in total */
+#define WC_CYCLE_QUEUE 32     /* containers entered per level */
+#define WC_CYCLE_DEPTH 3      /* levels: value -> a -> b -> owner */
+int wcpy_references_owner(PyObject *value, PyObject *owner, size_t *visits);
 /* async.c. The awaitable of a hit of an async wrapper (steals value). */
 PyObject *wcpy_async_hit(Wrapper *self, PyObject *value);
 /* The miss path of an async wrapper: the coroutine that looks for a

@@ -13,7 +13,7 @@
  *         (weakcache.cached_slots("name") returns that name). The value lives
  *         in that slot: 8 bytes per instance, no __dict__. The offset is read
  *         once from the slot's member descriptor (PyMemberDescrObject, whose
- *         layout is the same in CPython 3.9 - 3.13), so a hit is a type check
+ *         layout is the same in CPython 3.10 - 3.13), so a hit is a type check
  *         and one load. The slot is part of the instance's state: copy and
  *         pickle carry the cached value along, as they do for __dict__.
  *   dict  The owner's instances have a __dict__: the value is stored there

@@ -27,16 +27,19 @@ What happens to memory
 from __future__ import annotations
 
 import functools
+import time
 from typing import Any, Callable
 
 from . import _async
 from ._weakcache import (
     CacheInfo,
+    CacheStats,
     NotWeakrefableWarning,
     OwnerCycleWarning,
     WeakcacheWarning,
     __version__,
     _build_info,
+    _check_options,
     _lru_cache_wrapper,
     _owner_count,
     cached_property,
@@ -45,6 +48,7 @@ from ._weakcache import (
 
 __all__ = [
     "CacheInfo",
+    "CacheStats",
     "NotWeakrefableWarning",
     "OwnerCycleWarning",
     "WeakcacheWarning",
@@ -56,13 +60,41 @@ __all__ = [
 ]
 
 
-def _wrap(user_function: Callable[..., Any], maxsize: int | None, typed: bool) -> Any:
-    wrapper = _lru_cache_wrapper(user_function, maxsize, typed, CacheInfo)
-    wrapper.cache_parameters = lambda: {"maxsize": maxsize, "typed": typed}
+def _wrap(user_function: Callable[..., Any], maxsize: int | None, typed: bool, options: dict[str, Any]) -> Any:
+    wrapper = _lru_cache_wrapper(user_function, maxsize, typed, CacheInfo, **options)
+    params: dict[str, Any] = {"maxsize": maxsize, "typed": typed}
+    params.update(options)
+    wrapper.cache_parameters = lambda: dict(params)
     return _async.setup(functools.update_wrapper(wrapper, user_function), user_function)
 
 
-def lru_cache(maxsize: Any = 128, typed: bool = False) -> Any:
+def _options(lock: bool, ttl: Any, timer: Any, maxweight: Any, weigher: Any) -> dict[str, Any]:
+    """The keyword options that differ from the defaults, validated now (a
+    bad one raises when the decorator is made, naming the parameter)."""
+    _check_options(lock, ttl, timer, maxweight, weigher)
+    options: dict[str, Any] = {}
+    if lock:
+        options["lock"] = True
+    if ttl is not None:
+        options["ttl"] = ttl
+        options["timer"] = timer
+    if weigher is not None:
+        options["weigher"] = weigher
+    if maxweight is not None:
+        options["maxweight"] = maxweight
+    return options
+
+
+def lru_cache(
+    maxsize: Any = 128,
+    typed: bool = False,
+    *,
+    lock: bool = False,
+    ttl: float | None = None,
+    timer: Callable[[], float] = time.monotonic,
+    maxweight: int | None = None,
+    weigher: Callable[[Any], int] | None = None,
+) -> Any:
     """Memoize a function or method in a bounded LRU cache.
 
     Same signature and behaviour as :func:`functools.lru_cache`, except on
@@ -71,26 +103,54 @@ def lru_cache(maxsize: Any = 128, typed: bool = False) -> Any:
     (``None``: unbounded, ``0``: no caching). ``typed=True`` caches
     arguments of different types separately. ``obj.method.cache_clear()``
     drops that instance's entries; ``Class.method.cache_clear()`` drops all.
+
+    Keyword options (docs/options.md):
+
+    * ``lock=True``: concurrent calls of one key from several threads run
+      the function once; the others wait (without the GIL) for its result
+      or its exception.
+    * ``ttl=seconds``: an entry older than ``ttl`` is never served; ``timer``
+      (default :func:`time.monotonic`) is the clock.
+    * ``maxweight=n, weigher=f``: ``f(value)`` (an int >= 0) is each entry's
+      weight and the total stays <= ``n``; a value heavier than ``n`` is
+      returned but not stored. ``weigher`` alone records weights (see
+      ``cache_stats()``) without bounding them.
     """
+    options = _options(lock, ttl, timer, maxweight, weigher)
     if isinstance(maxsize, int):
         if maxsize < 0:
             maxsize = 0
     elif callable(maxsize) and isinstance(typed, bool):
         user_function, maxsize = maxsize, 128
-        return _wrap(user_function, maxsize, typed)
+        return _wrap(user_function, maxsize, typed, options)
     elif maxsize is not None:
         raise TypeError("Expected first argument to be an integer, a callable, or None")
 
     def decorating_function(user_function: Callable[..., Any]) -> Any:
-        return _wrap(user_function, maxsize, typed)
+        return _wrap(user_function, maxsize, typed, options)
 
     return decorating_function
 
 
-def cache(user_function: Callable[..., Any]) -> Any:
+def cache(
+    user_function: Callable[..., Any] | None = None,
+    /,
+    *,
+    lock: bool = False,
+    ttl: float | None = None,
+    timer: Callable[[], float] = time.monotonic,
+    maxweight: int | None = None,
+    weigher: Callable[[Any], int] | None = None,
+) -> Any:
     """``lru_cache(maxsize=None)``: unbounded, but on methods each instance's
-    entries still die with the instance."""
-    return lru_cache(maxsize=None)(user_function)
+    entries still die with the instance. ``@cache`` or ``@cache(ttl=...,
+    ...)`` with the keyword options of :func:`lru_cache`."""
+    decorator = lru_cache(
+        maxsize=None, lock=lock, ttl=ttl, timer=timer, maxweight=maxweight, weigher=weigher
+    )
+    if user_function is None:
+        return decorator
+    return decorator(user_function)
 
 
 def build_info() -> dict[str, str]:

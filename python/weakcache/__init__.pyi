@@ -19,9 +19,28 @@ class CacheInfo(NamedTuple):
     maxsize: int | None
     currsize: int
 
-class _CacheParameters(TypedDict):
+class _CacheParametersBase(TypedDict):
     maxsize: int | None
     typed: bool
+
+class _CacheParameters(_CacheParametersBase, total=False):
+    # Present only when the option was given.
+    lock: bool
+    ttl: float
+    timer: Callable[[], float]
+    maxweight: int
+    weigher: Callable[[Any], int]
+
+class CacheStats(NamedTuple):
+    """cache_stats(): hits and misses as in cache_info(); currsize and the
+    total weight of the entries (of ``obj`` only, on ``obj.method``);
+    evictions by cause since the cache was made ("capacity", "weight",
+    "owner", "removed", "replaced", "cleared", "expired")."""
+    hits: int
+    misses: int
+    currsize: int
+    weight: int
+    evictions: dict[str, int]
 
 class WeakcacheWarning(UserWarning): ...
 class NotWeakrefableWarning(WeakcacheWarning): ...
@@ -33,6 +52,7 @@ class _bound_method(Generic[_P, _R]):
     __self__: object
     def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _R: ...
     def cache_info(self) -> CacheInfo: ...
+    def cache_stats(self) -> CacheStats: ...
     def cache_clear(self) -> None: ...
     def cache_parameters(self) -> _CacheParameters: ...
 
@@ -40,8 +60,10 @@ class _lru_cache_wrapper(Generic[_P, _R]):
     __wrapped__: Callable[_P, _R]
     def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _R: ...
     def cache_info(self) -> CacheInfo: ...
+    def cache_stats(self) -> CacheStats: ...
     def cache_clear(self) -> None: ...
     def cache_parameters(self) -> _CacheParameters: ...
+    def cache_expire(self) -> int: ...
     @overload
     def __get__(self, instance: None, owner: type[Any] | None = None) -> _lru_cache_wrapper[_P, _R]: ...
     @overload
@@ -50,10 +72,38 @@ class _lru_cache_wrapper(Generic[_P, _R]):
     ) -> _bound_method[_P2, _R]: ...
 
 @overload
-def lru_cache(maxsize: int | None = 128, typed: bool = False) -> Callable[[Callable[_P, _R]], _lru_cache_wrapper[_P, _R]]: ...
+def lru_cache(
+    maxsize: int | None = 128,
+    typed: bool = False,
+    *,
+    lock: bool = False,
+    ttl: float | None = None,
+    timer: Callable[[], float] | None = ...,
+    maxweight: int | None = None,
+    weigher: Callable[[Any], int] | None = None,
+) -> Callable[[Callable[_P, _R]], _lru_cache_wrapper[_P, _R]]: ...
 @overload
-def lru_cache(maxsize: Callable[_P, _R], typed: bool = False) -> _lru_cache_wrapper[_P, _R]: ...
+def lru_cache(
+    maxsize: Callable[_P, _R],
+    typed: bool = False,
+    *,
+    lock: bool = False,
+    ttl: float | None = None,
+    timer: Callable[[], float] | None = ...,
+    maxweight: int | None = None,
+    weigher: Callable[[Any], int] | None = None,
+) -> _lru_cache_wrapper[_P, _R]: ...
+@overload
 def cache(user_function: Callable[_P, _R], /) -> _lru_cache_wrapper[_P, _R]: ...
+@overload
+def cache(
+    *,
+    lock: bool = False,
+    ttl: float | None = None,
+    timer: Callable[[], float] | None = ...,
+    maxweight: int | None = None,
+    weigher: Callable[[Any], int] | None = None,
+) -> Callable[[Callable[_P, _R]], _lru_cache_wrapper[_P, _R]]: ...
 def build_info() -> dict[str, str]: ...
 
 # ---------------------------------------------------------------- cached_property

@@ -107,6 +107,12 @@ def setup(wrapper: Any, func: Callable[..., Any]) -> Any:
         )
     if not inspect.iscoroutinefunction(func):
         return wrapper
+    if wrapper.cache_parameters().get("lock"):
+        raise TypeError(
+            "lock=True is for threads; an async cached function already runs one "
+            "computation per key and event loop, and a thread-blocking lock would "
+            "stall the loop. Drop lock=True."
+        )
     wrapper._async_enable(_make_miss(func, wrapper), _make_hit(wrapper) if HIT_IS_COROUTINE else None)
     _mark(wrapper, func)
     return wrapper

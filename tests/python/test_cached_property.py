@@ -260,7 +260,7 @@ def test_set_name_called_explicitly():
 
 
 def set_name_error(exc_info):
-    """The TypeError raised by __set_name__ during class creation: 3.9-3.11
+    """The TypeError raised by __set_name__ during class creation: 3.10-3.11
     wrap it in RuntimeError (with __cause__), 3.12+ add a note."""
     err = exc_info.value
     if PY312:

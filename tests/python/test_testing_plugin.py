@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -761,8 +762,10 @@ def test_testing_module_imports_without_pytest_and_extension(tmp_path: Any) -> N
     package = tmp_path / "weakcache"
     package.mkdir()
     (package / "__init__.py").write_text('"""stub without the C extension"""\n')
-    with open(testing_module.__file__, encoding="utf-8") as source:
-        (package / "testing.py").write_text(source.read(), encoding="utf-8")
+    shutil.copytree(
+        os.path.dirname(testing_module.__file__), package / "testing",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
     script = textwrap.dedent(
         """
         import sys

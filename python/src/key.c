@@ -1,0 +1,108 @@
+/*
+ * key.c - the keys of weakcache.lru_cache entries (see lru.c for how entries
+ * are laid out: (owner, key) -> value), and the key equality of its caches.
+ *
+ * THE RULE: EQUAL WHERE FUNCTOOLS' KEYS ARE EQUAL
+ * ===============================================
+ * functools (Lib/functools.py _make_key, Modules/_functoolsmodule.c
+ * lru_cache_make_key) keys a call on the tuple
+ *     args + (kwd_mark, k1, v1, k2, v2, ...) + (type(a) for a in args)
+ *                                            + (type(v) for v in values)
+ * (the keyword part only with keywords, in call order; the types only with
+ * typed=True), except that a lone positional argument of exact type int or
+ * str, untyped and without keywords, is the key itself. Two calls share an
+ * entry exactly when those keys compare equal (and hash equal).
+ *
+ * Functions and fallback owners (unowned entries, the owner inside args):
+ * the same keys as functools, built here the same way. So f(1) and f(1.0)
+ * are two entries, as there (1 == (1.0,) is false).
+ *
+ * Methods (owned entries): functools' key is (self, x, ...). The owner is
+ * matched by identity by the core, so the key is the same tuple without
+ * self, and with typed=True without type(self) at the front but with it at
+ * the end. The tuple for one positional argument x, (x,), is stored as x
+ * itself when x is not a tuple (no allocation on the common hit path); a
+ * tuple argument stays wrapped, (x,), so that m((1, 2)) and m(1, 2) keep
+ * apart. Equality then has to treat "a bare key" vs "an exact tuple key" as
+ * unequal (key_equal below): a bare key is never a tuple of any kind, a
+ * built key is always an exact tuple, so the only calls this separates that
+ * functools would share are those where a non-tuple argument claims to
+ * equal a tuple argument and hashes like the 1-tuple holding it (none in
+ * practice). Between two bare keys, x == y is exactly what functools'
+ * (self, x) == (self, y) computes (identity first, then __eq__); between two
+ * tuples, tuple equality, as there. So obj.m(1), obj.m(1.0), obj.m(True),
+ * obj.m(IntEnum member), obj.m(Decimal(1)), obj.m(Fraction(1)) and int/str
+ * subclasses share one entry, as in functools.
+ */
+#include "lru.h"
+
+/* A bare key for a function (functools' own short path): exact int or str. */
+static int function_bare(PyObject *arg)
+{
+    return PyLong_CheckExact(arg) || PyUnicode_CheckExact(arg);
+}
+
+PyObject *wcpy_lru_make_key(LruState *st, PyObject *const *args, Py_ssize_t nargs,
+                            PyObject *kwnames, int typed, PyObject *owner)
+{
+    Py_ssize_t nkw = kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0;
+    Py_ssize_t size, i, pos = 0;
+    PyObject *key;
+
+    if (nkw == 0 && !typed && nargs == 1 &&
+        (owner != NULL ? !PyTuple_Check(args[0]) : function_bare(args[0])))
+        return Py_NewRef(args[0]);
+    size = nargs + (nkw ? 1 + 2 * nkw : 0) + (typed ? nargs + nkw + (owner != NULL) : 0);
+    key = PyTuple_New(size);
+    if (key == NULL)
+        return NULL;
+    for (i = 0; i < nargs; i++)
+        PyTuple_SET_ITEM(key, pos++, Py_NewRef(args[i]));
+    if (nkw) {
+        PyTuple_SET_ITEM(key, pos++, Py_NewRef(st->kwd_mark));
+        for (i = 0; i < nkw; i++) {
+            PyTuple_SET_ITEM(key, pos++, Py_NewRef(PyTuple_GET_ITEM(kwnames, i)));
+            PyTuple_SET_ITEM(key, pos++, Py_NewRef(args[nargs + i]));
+        }
+    }
+    if (typed) {
+        for (i = 0; i < nargs + nkw; i++)
+            PyTuple_SET_ITEM(key, pos++, Py_NewRef(Py_TYPE(args[i])));
+        /* functools' (type(self), ...): an object whose __class__ was
+         * assigned since does not hit its old entries. */
+        if (owner != NULL)
+            PyTuple_SET_ITEM(key, pos++, Py_NewRef(Py_TYPE(owner)));
+    }
+    return key;
+}
+
+/* ------------------------------------------------------------------ */
+/* The ops of an lru_cache's wc_cache                                  */
+/* ------------------------------------------------------------------ */
+
+static int key_equal(void *ctx, const void *stored, const void *probe)
+{
+    PyObject *a = (PyObject *)stored, *b = (PyObject *)probe;
+    (void)ctx;
+    if (a == b)
+        return 1;
+    /* A bare key against a built one: never equal (see the top comment),
+     * and no __eq__ runs. */
+    if (PyTuple_CheckExact(a) != PyTuple_CheckExact(b))
+        return 0;
+    return PyObject_RichCompareBool(a, b, Py_EQ);
+}
+
+static void obj_decref(void *ctx, void *obj)
+{
+    (void)ctx;
+    Py_DECREF((PyObject *)obj);
+}
+
+static void obj_incref(void *ctx, void *obj)
+{
+    (void)ctx;
+    Py_INCREF((PyObject *)obj);
+}
+
+const wc_ops wcpy_lru_ops = {key_equal, obj_decref, obj_decref, obj_incref, NULL};
