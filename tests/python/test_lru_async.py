@@ -631,6 +631,67 @@ def test_typed_and_keyword_arguments() -> None:
 
 
 # ---------------------------------------------------------------------------
+# Options: ttl, maxweight; lock is for threads
+# ---------------------------------------------------------------------------
+
+def test_ttl_applies_to_awaited_results() -> None:
+    now = [0.0]
+    calls = []
+
+    class Repo:
+        @weakcache.lru_cache(maxsize=8, ttl=10.0, timer=lambda: now[0])
+        async def get(self, key: int) -> int:
+            calls.append(key)
+            return key
+
+    async def main() -> None:
+        r = Repo()
+        await r.get(1)
+        now[0] = 5.0
+        await r.get(1)            # fresh: a hit
+        early = r.get(1)          # a hit made now holds its value
+        first, second = r.get(2), r.get(2)   # two misses
+        await first               # stores 2 at t=5
+        now[0] = 20.0
+        assert await early == 1
+        await second              # looks again at t=20: expired, runs again
+        await r.get(1)            # expired: runs again
+        assert calls == [1, 2, 2, 1]
+        assert Repo.get.cache_info().hits == 2
+
+    run(main())
+
+
+def test_maxweight_applies_to_awaited_results() -> None:
+    calls = []
+
+    @weakcache.lru_cache(maxsize=None, maxweight=10, weigher=len)
+    async def items(n: int) -> list[int]:
+        calls.append(n)
+        return list(range(n))
+
+    async def main() -> None:
+        assert await items(20) == list(range(20))   # heavier than maxweight: not stored
+        assert await items(20) == list(range(20))
+        await items(4)
+        await items(4)
+        stats = items.cache_stats()
+        assert stats.currsize == 1 and stats.weight == 4
+
+    run(main())
+    assert calls == [20, 20, 4]
+
+
+def test_lock_is_refused_on_a_coroutine_function() -> None:
+    async def f() -> int:
+        return 1
+
+    with pytest.raises(TypeError, match="lock=True is for threads"):
+        weakcache.lru_cache(maxsize=8, lock=True)(f)
+    weakcache.lru_cache(maxsize=8, lock=True)(lambda: 1)   # sync: fine
+
+
+# ---------------------------------------------------------------------------
 # Recognised as coroutine functions; refused async generators
 # ---------------------------------------------------------------------------
 
