@@ -55,6 +55,17 @@ class Gate:
         self.event.set()
 
 
+def gated(gate: Gate) -> Any:
+    """A cached function that computes "done" once the gate opens."""
+
+    @weakcache.cache
+    async def f(x: int) -> str:
+        await gate.enter()
+        return "done"
+
+    return f
+
+
 async def until(predicate: Any) -> None:
     for _ in range(1000):
         if predicate():
@@ -301,11 +312,7 @@ def test_a_computation_awaiting_its_own_key_does_not_hang() -> None:
 
 def test_cancelling_one_waiter_leaves_the_computation_to_the_others() -> None:
     gate = Gate()
-
-    @weakcache.cache
-    async def f(x: int) -> str:
-        await gate.enter()
-        return "done"
+    f = gated(gate)
 
     async def main() -> None:
         first = asyncio.create_task(f(1))
@@ -324,11 +331,7 @@ def test_cancelling_one_waiter_leaves_the_computation_to_the_others() -> None:
 
 def test_cancelling_every_waiter_cancels_the_computation_and_stores_nothing() -> None:
     gate = Gate()
-
-    @weakcache.cache
-    async def f(x: int) -> str:
-        await gate.enter()
-        return "done"
+    f = gated(gate)
 
     async def main() -> None:
         tasks = [asyncio.create_task(f(1)) for _ in range(3)]
