@@ -429,6 +429,23 @@ def test_an_inflight_computation_is_never_awaited_from_another_loop() -> None:
     assert Repo.lookup.cache_info().currsize == 1
 
 
+def test_finished_computations_keep_no_loop_alive() -> None:
+    @weakcache.cache
+    async def f(x: int) -> int:
+        await asyncio.sleep(0)
+        return x
+
+    loops = []
+
+    async def main(x: int) -> int:
+        loops.append(weakref.ref(asyncio.get_running_loop()))
+        return await f(x)
+
+    assert [asyncio.run(main(x)) for x in range(3)] == [0, 1, 2]
+    gc.collect()
+    assert [r() for r in loops] == [None, None, None]
+
+
 def test_a_loop_closed_with_a_computation_in_flight_hangs_nothing() -> None:
     gate = Gate()
 
@@ -683,6 +700,28 @@ def test_maxweight_applies_to_awaited_results() -> None:
 
     run(main())
     assert calls == [20, 20, 4]
+
+
+def test_a_weigher_error_reaches_every_waiter_and_stores_nothing() -> None:
+    def weigher(value: Any) -> int:
+        raise OverflowError("cannot weigh")
+
+    gate = Gate()
+
+    @weakcache.lru_cache(maxsize=None, maxweight=10, weigher=weigher)
+    async def f(x: int) -> int:
+        await gate.enter()
+        return x
+
+    async def main() -> None:
+        tasks = [asyncio.create_task(f(1)) for _ in range(2)]
+        await until(lambda: gate.started == 1)
+        gate.open()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        assert all(isinstance(r, OverflowError) for r in results)
+        assert f.cache_info().currsize == 0
+
+    run(main())
 
 
 def test_lock_is_refused_on_a_coroutine_function() -> None:
