@@ -65,9 +65,14 @@ if [ -z "${PYTHONS:-}" ] && [[ $skip != *,python,* ]]; then
 fi
 pythons=${PYTHONS:-}
 
+# The suite runs on every core (pytest-xdist, from the `test` extra); set
+# WC_PYTEST_WORKERS=0 to run it in one process.
+workers=${WC_PYTEST_WORKERS:-$(nproc 2>/dev/null || echo 1)}
 run_pytest() {  # venv-dir, extra env...
     local venv=$1; shift
-    (cd tests/python && env "$@" "$OLDPWD/$venv/bin/python" -m pytest -q -p no:cacheprovider)
+    local par=()
+    [ "$workers" -gt 1 ] && par=(-n "$workers")
+    (cd tests/python && env "$@" "$OLDPWD/$venv/bin/python" -m pytest -q -p no:cacheprovider "${par[@]}")
 }
 
 if [[ $skip != *,python,* ]]; then

@@ -9,17 +9,23 @@ function with one int argument, maxsize larger than N; the ints and the
 results exist before tracing starts, so only the cache's bookkeeping counts.
 
     python bench/python/bench_options.py [--quick] [--entries N]
+
+Instructions per hit (deterministic, unlike wall clock on a shared machine):
+run `--hit-loop CONFIG N` under callgrind for two N and divide the
+difference of the totals by the difference of N (docs/benchmarks.md):
+
+    PYTHONHASHSEED=0 valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+        python bench/python/bench_options.py --hit-loop ttl 120000
 """
 from __future__ import annotations
 
 import argparse
 import gc
-import statistics
 import sys
-import timeit
 import tracemalloc
 
 import weakcache
+from bench_lru import interleaved  # the same interleaved timing (this directory)
 
 CONFIGS = {
     "no options": {},
@@ -46,13 +52,25 @@ def make(maxsize, **options):
     return f
 
 
-def interleaved(cases: dict[str, str], env: dict, number: int, rounds: int) -> dict[str, float]:
-    timers = {name: timeit.Timer(stmt, globals=env) for name, stmt in cases.items()}
-    samples: dict[str, list[float]] = {name: [] for name in cases}
-    for _ in range(rounds):
-        for name, t in timers.items():
-            samples[name].append(t.timeit(number) / number * 1e9)
-    return {name: statistics.median(v) for name, v in samples.items()}
+LOOP_CONFIGS = {
+    "none": {},
+    "ttl": {"ttl": 3600.0},
+    "ttl-python-timer": {"ttl": 3600.0, "timer": None},
+    "weight": {"maxweight": 10**9, "weigher": lambda v: 1},
+    "lock": {"lock": True},
+}
+
+
+def hit_loop(config: str, n: int) -> None:
+    f = make(1024, **LOOP_CONFIGS[config])
+    f(1)
+
+    def loop(f=f, n=n):
+        for _ in range(n):
+            f(1)
+
+    loop()
+    assert f.cache_info().hits == n
 
 
 def bench_hits(quick: bool) -> dict[str, float]:
@@ -97,7 +115,12 @@ def main() -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="fewer rounds and entries (smoke run)")
     ap.add_argument("--entries", type=int, default=100_000, help="entries for the memory test")
+    ap.add_argument("--hit-loop", nargs=2, metavar=("CONFIG", "N"),
+                    help=f"only run N hits of one config ({', '.join(LOOP_CONFIGS)}), for callgrind")
     args = ap.parse_args()
+    if args.hit_loop:
+        hit_loop(args.hit_loop[0], int(args.hit_loop[1]))
+        return 0
     n = 20_000 if args.quick else args.entries
     print(f"Python {sys.version.split()[0]}, weakcache {weakcache.__version__}")
     print("\nHit latency (median ns per hit, interleaved rounds; ratio vs no options)")

@@ -8,7 +8,8 @@ C core's table), str keys and tuple keys. Both caches are unbounded and
 filled with the same calls; then the same random sample of hits (the same
 (owner, key) pairs, in the same order) is timed on each, interleaved
 (functools, weakcache, functools, ...) over several rounds with the
-collector off, and the median reported. The loop itself (a for over the
+collector off, and the median reported (CPU time of the thread, so that
+time spent descheduled on a shared machine counts for neither side). The loop itself (a for over the
 pairs) is timed too and subtracted for the "net" ratio.
 
 For every weakcache cell the script reports whether the C core's hash table
@@ -86,9 +87,11 @@ def run_loop(pairs):
 
 
 def timed(fn, pairs):
-    t0 = time.perf_counter_ns()
+    # CPU time of this thread: the machine may be shared, and time spent
+    # descheduled would land on whichever side happened to be running.
+    t0 = time.thread_time_ns()
     fn(pairs)
-    return (time.perf_counter_ns() - t0) / len(pairs)
+    return (time.thread_time_ns() - t0) / len(pairs)
 
 
 def cell(n, shape, keytype, sample, rounds, rng):

@@ -12,7 +12,7 @@
  *         only, _async.py passes a `hit` coroutine function instead (a
  *         coroutine that returns the value is cheaper there than the
  *         StopIteration); wcpy_async_hit() calls it.
- *   miss  the C call returns async_miss(wrapper, owner, key, *args,
+ *   miss  the C call returns async_miss(wrapper, owner, key, hash, *args,
  *         **kwargs), a coroutine of weakcache/_async.py that, once awaited,
  *         joins the computation of that key in flight on the running loop
  *         or starts one, and stores the result back with _async_store.
@@ -29,8 +29,9 @@
  *
  * RE-ENTRANCY
  * ===========
- * _async_peek hashes the key (Python __hash__) and reads the ttl clock
- * (options.h) before the cache is touched, then makes one core call, which
+ * The key's hash is computed once, by the call (key.c), and travels with
+ * the key through _async.py. _async_peek reads the ttl clock (options.h)
+ * before the cache is touched, then makes one core call, which
  * the core keeps consistent across __eq__ and decrefs (see lru.c);
  * _async_store goes through lru.c's store (weigher, clock, put), as a sync
  * miss does. The owner is a strong reference of the caller's, so its record
@@ -198,27 +199,46 @@ static PyType_Spec ready_spec = {
 /* The miss path and the wrapper's private methods                     */
 /* ------------------------------------------------------------------ */
 
-PyObject *wcpy_async_miss(Wrapper *self, PyObject *owner_obj, PyObject *key,
+PyObject *wcpy_async_miss(Wrapper *self, PyObject *owner_obj, void *probe, Py_hash_t hash,
                           PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
     Py_ssize_t total = nargs + (kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0);
-    PyObject *small[12], **buf = small, *coro;
+    PyObject *small[12], **buf = small, *coro = NULL, *key, *hash_obj;
 
-    if (total + 3 > (Py_ssize_t)(sizeof small / sizeof small[0])) {
-        buf = PyMem_Malloc((size_t)(total + 3) * sizeof(PyObject *));
-        if (buf == NULL)
-            return PyErr_NoMemory();
+    key = wcpy_lru_probe_key(probe);
+    if (key == NULL)
+        return NULL;
+    hash_obj = PyLong_FromSsize_t(hash);
+    if (hash_obj == NULL)
+        goto done;
+    if (total + 4 > (Py_ssize_t)(sizeof small / sizeof small[0])) {
+        buf = PyMem_Malloc((size_t)(total + 4) * sizeof(PyObject *));
+        if (buf == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
     }
     buf[0] = (PyObject *)self;
     buf[1] = owner_obj != NULL ? owner_obj : Py_None;
     buf[2] = key;
+    buf[3] = hash_obj;
     if (total > 0)
-        memcpy(buf + 3, args, (size_t)total * sizeof(PyObject *));
-    coro = PyObject_Vectorcall(self->async_miss, buf, (size_t)(nargs + 3), kwnames);
+        memcpy(buf + 4, args, (size_t)total * sizeof(PyObject *));
+    coro = PyObject_Vectorcall(self->async_miss, buf, (size_t)(nargs + 4), kwnames);
     if (buf != small)
         PyMem_Free(buf);
+done:
+    Py_XDECREF(hash_obj);
+    Py_DECREF(key);
     return coro;
+}
+
+/* The hash a call computed for its key, handed back by _async.py. */
+static int hash_arg(PyObject *obj, Py_hash_t *hash)
+{
+    *hash = PyLong_AsSsize_t(obj);
+    return *hash == -1 && PyErr_Occurred() ? -1 : 0;
 }
 
 static Wrapper *async_wrapper(PyObject *op)
@@ -269,15 +289,16 @@ PyObject *wcpy_async_store(PyObject *op, PyObject *const *args, Py_ssize_t nargs
     Py_hash_t hash;
     if (self == NULL)
         return NULL;
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "_async_store(owner, key, value) takes 3 arguments");
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "_async_store(owner, key, hash, value) takes 4 arguments");
         return NULL;
     }
     if (self->maxsize == 0)   /* nothing is ever stored (the call path never gets here) */
         Py_RETURN_NONE;
     owner = args[0] != Py_None ? args[0] : NULL;
-    hash = PyObject_Hash(args[1]);
-    if (hash == -1 || wcpy_wrapper_store(self, owner, args[1], hash, args[2]) < 0)
+    /* The key object is a valid probe of itself (key.c), under the hash the
+     * call computed for it (for a wrapped lone argument: hash(x)). */
+    if (hash_arg(args[2], &hash) < 0 || wcpy_wrapper_store(self, owner, args[1], hash, args[3]) < 0)
         return NULL;
     Py_RETURN_NONE;
 }
@@ -291,24 +312,23 @@ PyObject *wcpy_async_peek(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
     int r;
     if (self == NULL)
         return NULL;
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "_async_peek(owner, key, default) takes 3 arguments");
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "_async_peek(owner, key, hash, default) takes 4 arguments");
         return NULL;
     }
-    hash = PyObject_Hash(args[1]);
-    if (hash == -1 || wcpy_options_tick(self->opts) < 0)   /* ttl: the clock, as a call does */
+    if (hash_arg(args[2], &hash) < 0 || wcpy_options_tick(self->opts) < 0)   /* ttl: the clock */
         return NULL;
     if (args[0] != Py_None) {
         rec = wcpy_owner_lookup(self->state->owners, args[0]);
         if (rec == NULL)
-            return Py_NewRef(args[2]);
+            return Py_NewRef(args[3]);
     }
     r = wc_peek(self->cache, rec != NULL ? &rec->owner : NULL, (uint64_t)hash, args[1],
                 (void **)&value);
     if (r == WC_OK)
         return value;   /* retain_value gave us our reference */
     if (r == WC_NOTFOUND)
-        return Py_NewRef(args[2]);
+        return Py_NewRef(args[3]);
     return wcpy_core_error(r);
 }
 

@@ -35,6 +35,9 @@
  *  - Waiters hold a reference to the capsule, so the Flight outlives its
  *    removal from the dict; the result they return is the leader's, even
  *    when it was not stored (heavier than maxweight, owner gone).
+ *  - fork(): a flight recorded in the parent has no leader in the child
+ *    (the leader's thread was not copied). The Flight records the process
+ *    id; a caller in another process drops such a flight and leads anew.
  *  - The flight key holds the owner's address, not the owner: the calls
  *    that use it hold the owner themselves (their args), so an owner can
  *    die only once no call of it is in flight; its entries then leave as
@@ -43,6 +46,12 @@
 #include "flight.h"
 
 #include <string.h>
+#ifdef HAVE_FORK
+#include <unistd.h>
+#define current_pid() ((long)getpid())
+#else
+#define current_pid() 0L
+#endif
 
 #define FLIGHT_NAME "weakcache._flight"
 
@@ -52,6 +61,7 @@ typedef struct Flight {
     struct Flight **leader_waits; /* the leader's `waiting_on`; NULL once done */
     PyObject *result;             /* the leader's result, or */
     PyObject *exc;                /* the exception it raised */
+    long pid;                     /* the process that recorded it (fork) */
     int done;
 } Flight;
 
@@ -154,6 +164,7 @@ static PyObject *record_flight(PyObject *flights, PyObject *fkey, unsigned long 
     PyThread_acquire_lock(f->lock, NOWAIT_LOCK);   /* new: always free */
     f->leader = me;
     f->leader_waits = &waiting_on;
+    f->pid = current_pid();
     capsule = PyCapsule_New(f, FLIGHT_NAME, flight_destroy);
     if (capsule == NULL) {
         PyThread_release_lock(f->lock);
@@ -207,6 +218,12 @@ static PyObject *lead(PyObject *flights, PyObject *fkey, PyObject *capsule,
     return result;
 }
 
+static int from_this_process(PyObject *capsule)
+{
+    Flight *f = PyCapsule_GetPointer(capsule, FLIGHT_NAME);
+    return f == NULL || f->pid == current_pid();   /* a bad capsule fails in join() */
+}
+
 /* Wait for the flight in `capsule` (borrowed), or compute if that would
  * wait for this very thread. */
 static PyObject *join(PyObject *capsule, unsigned long me, wcpy_compute_fn compute, void *ctx)
@@ -227,6 +244,14 @@ PyObject *wcpy_flight_call(PyObject *flights, PyObject *fkey, wcpy_compute_fn co
 
     Py_INCREF(flights);   /* a tp_clear of the wrapper may drop its reference */
     capsule = PyDict_GetItemWithError(flights, fkey);
+    if (capsule != NULL && !from_this_process(capsule)) {
+        /* Left by the parent of a fork: its leader does not exist here. */
+        if (PyDict_DelItem(flights, fkey) < 0) {
+            Py_DECREF(flights);
+            return NULL;
+        }
+        capsule = NULL;
+    }
     if (capsule != NULL) {
         r = join(capsule, me, compute, ctx);
     } else if (PyErr_Occurred()) {

@@ -42,16 +42,23 @@ static int function_bare(PyObject *arg)
     return PyLong_CheckExact(arg) || PyUnicode_CheckExact(arg);
 }
 
-PyObject *wcpy_lru_make_key(LruState *st, PyObject *const *args, Py_ssize_t nargs,
-                            PyObject *kwnames, int typed, PyObject *owner)
+/* Tagged probes: the lookup key of a lone argument x whose key is the
+ * 1-tuple (x,) (a tuple argument of a method; anything but an exact int or
+ * str for a function) is x's address with the low bit set, so that a hit
+ * allocates nothing; key_equal compares it as (x,). Its hash is hash(x),
+ * and so is the hash of the (x,) stored on a miss (every hash is computed
+ * here, once per call, and passed to the core). */
+#define TAG ((uintptr_t)1)
+#define IS_TAGGED(p) (((uintptr_t)(p) & TAG) != 0)
+#define UNTAG(p) ((PyObject *)((uintptr_t)(p) & ~TAG))
+
+static PyObject *build_key(LruState *st, PyObject *const *args, Py_ssize_t nargs,
+                           PyObject *kwnames, int typed, PyObject *owner)
 {
     Py_ssize_t nkw = kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0;
     Py_ssize_t size, i, pos = 0;
     PyObject *key;
 
-    if (nkw == 0 && !typed && nargs == 1 &&
-        (owner != NULL ? !PyTuple_Check(args[0]) : function_bare(args[0])))
-        return Py_NewRef(args[0]);
     size = nargs + (nkw ? 1 + 2 * nkw : 0) + (typed ? nargs + nkw + (owner != NULL) : 0);
     key = PyTuple_New(size);
     if (key == NULL)
@@ -76,6 +83,44 @@ PyObject *wcpy_lru_make_key(LruState *st, PyObject *const *args, Py_ssize_t narg
     return key;
 }
 
+int wcpy_lru_probe(LruState *st, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+                   int typed, PyObject *owner, void **probe, Py_hash_t *hash)
+{
+    PyObject *key;
+    if (!typed && nargs == 1 && (kwnames == NULL || PyTuple_GET_SIZE(kwnames) == 0)) {
+        PyObject *x = args[0];
+        int bare = owner != NULL ? !PyTuple_Check(x) : function_bare(x);
+        *hash = PyObject_Hash(x);
+        if (*hash == -1)
+            return -1;
+        *probe = bare ? (void *)Py_NewRef(x) : (void *)((uintptr_t)x | TAG);
+        return 0;
+    }
+    key = build_key(st, args, nargs, kwnames, typed, owner);
+    if (key == NULL)
+        return -1;
+    *hash = PyObject_Hash(key);
+    if (*hash == -1) {
+        Py_DECREF(key);
+        return -1;
+    }
+    *probe = key;
+    return 0;
+}
+
+PyObject *wcpy_lru_probe_key(void *probe)
+{
+    if (IS_TAGGED(probe))
+        return PyTuple_Pack(1, UNTAG(probe));
+    return Py_NewRef((PyObject *)probe);
+}
+
+void wcpy_lru_probe_release(void *probe)
+{
+    if (!IS_TAGGED(probe))
+        Py_DECREF((PyObject *)probe);
+}
+
 /* ------------------------------------------------------------------ */
 /* The ops of an lru_cache's wc_cache                                  */
 /* ------------------------------------------------------------------ */
@@ -84,6 +129,13 @@ static int key_equal(void *ctx, const void *stored, const void *probe)
 {
     PyObject *a = (PyObject *)stored, *b = (PyObject *)probe;
     (void)ctx;
+    if (IS_TAGGED(probe)) {   /* (x,) against a stored key: tuple equality */
+        PyObject *x = UNTAG(probe), *y;
+        if (!PyTuple_CheckExact(a) || PyTuple_GET_SIZE(a) != 1)
+            return 0;
+        y = PyTuple_GET_ITEM(a, 0);
+        return y == x ? 1 : PyObject_RichCompareBool(y, x, Py_EQ);
+    }
     if (a == b)
         return 1;
     /* A bare key against a built one: never equal (see the top comment),
@@ -93,16 +145,4 @@ static int key_equal(void *ctx, const void *stored, const void *probe)
     return PyObject_RichCompareBool(a, b, Py_EQ);
 }
 
-static void obj_decref(void *ctx, void *obj)
-{
-    (void)ctx;
-    Py_DECREF((PyObject *)obj);
-}
-
-static void obj_incref(void *ctx, void *obj)
-{
-    (void)ctx;
-    Py_INCREF((PyObject *)obj);
-}
-
-const wc_ops wcpy_lru_ops = {key_equal, obj_decref, obj_decref, obj_incref, NULL};
+const wc_ops wcpy_lru_ops = {key_equal, wcpy_obj_decref, wcpy_obj_decref, wcpy_obj_incref, NULL};

@@ -130,11 +130,12 @@ static int warn_cycle(Wrapper *self, PyObject *owner)
     return r;
 }
 
-int wcpy_wrapper_store(Wrapper *self, PyObject *owner_obj, PyObject *key, Py_hash_t hash,
+int wcpy_wrapper_store(Wrapper *self, PyObject *owner_obj, void *probe, Py_hash_t hash,
                        PyObject *result)
 {
     OwnerRef *rec = NULL;
     uint32_t weight = 1;
+    PyObject *key;
     int r;
 
     if (self->opts != NULL) {   /* weigher, then the clock: last Python calls before the put */
@@ -158,8 +159,12 @@ int wcpy_wrapper_store(Wrapper *self, PyObject *owner_obj, PyObject *key, Py_has
         if (found && warn_cycle(self, owner_obj) < 0)
             return -1;
     }
+    key = wcpy_lru_probe_key(probe);
+    if (key == NULL)
+        return -1;
     r = wcpy_put(self->cache, rec != NULL ? &rec->owner : NULL, (uint64_t)hash, key, result,
                  weight);
+    Py_DECREF(key);
     if (r == WC_ETOOBIG)
         return 0;   /* the core's own check of maxweight */
     if (r == WC_ECHANGED && !PyErr_Occurred())
@@ -174,7 +179,7 @@ int wcpy_wrapper_store(Wrapper *self, PyObject *owner_obj, PyObject *key, Py_has
 }
 
 /* The miss path: call, then store. `owner` NULL for unowned entries. */
-static PyObject *call_and_store(Wrapper *self, PyObject *owner_obj, PyObject *key,
+static PyObject *call_and_store(Wrapper *self, PyObject *owner_obj, void *probe,
                                 Py_hash_t hash, PyObject *const *args, size_t nargsf,
                                 PyObject *kwnames)
 {
@@ -182,7 +187,7 @@ static PyObject *call_and_store(Wrapper *self, PyObject *owner_obj, PyObject *ke
 
     if (result == NULL)
         return NULL;
-    if (wcpy_wrapper_store(self, owner_obj, key, hash, result) < 0) {
+    if (wcpy_wrapper_store(self, owner_obj, probe, hash, result) < 0) {
         Py_DECREF(result);
         return NULL;
     }
@@ -192,7 +197,8 @@ static PyObject *call_and_store(Wrapper *self, PyObject *owner_obj, PyObject *ke
 /* lock=True: the miss path as a single flight per (owner, key). */
 typedef struct {
     Wrapper *self;
-    PyObject *owner_obj, *key;
+    PyObject *owner_obj;
+    void *probe;
     Py_hash_t hash;
     PyObject *const *args;
     size_t nargsf;
@@ -202,20 +208,24 @@ typedef struct {
 static PyObject *miss_compute(void *ctx)
 {
     MissCall *m = ctx;
-    return call_and_store(m->self, m->owner_obj, m->key, m->hash, m->args, m->nargsf,
+    return call_and_store(m->self, m->owner_obj, m->probe, m->hash, m->args, m->nargsf,
                           m->kwnames);
 }
 
-static PyObject *call_and_store_flight(Wrapper *self, PyObject *owner_obj, PyObject *key,
+static PyObject *call_and_store_flight(Wrapper *self, PyObject *owner_obj, void *probe,
                                        Py_hash_t hash, PyObject *const *args, size_t nargsf,
                                        PyObject *kwnames)
 {
     OptState *ost = wcpy_type_part_state(Py_TYPE(self), wcpy_options_offset);
-    MissCall m = {self, owner_obj, key, hash, args, nargsf, kwnames};
-    PyObject *fkey, *result;
+    MissCall m = {self, owner_obj, probe, hash, args, nargsf, kwnames};
+    PyObject *fkey, *key, *result;
     if (ost == NULL || self->opts->flights == NULL)   /* module or wrapper torn down */
         return miss_compute(&m);
+    key = wcpy_lru_probe_key(probe);
+    if (key == NULL)
+        return NULL;
     fkey = wcpy_flight_key(ost->flight_mark, owner_obj, key);
+    Py_DECREF(key);
     if (fkey == NULL)
         return NULL;
     result = wcpy_flight_call(self->opts->flights, fkey, miss_compute, &m);
@@ -229,8 +239,9 @@ PyObject *wcpy_wrapper_call(Wrapper *self, PyObject *const *args, size_t nargsf,
 {
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
     LruState *st = self->state;
-    PyObject *owner_obj = NULL, *key, *value = NULL, *result;
+    PyObject *owner_obj = NULL, *value = NULL, *result;
     OwnerRef *rec = NULL;
+    void *key;
     Py_hash_t hash;
     int r;
 
@@ -247,14 +258,13 @@ PyObject *wcpy_wrapper_call(Wrapper *self, PyObject *const *args, size_t nargsf,
         }
     }
     if (owner_obj != NULL)
-        key = wcpy_lru_make_key(st, args + 1, nargs - 1, kwnames, self->typed, owner_obj);
+        r = wcpy_lru_probe(st, args + 1, nargs - 1, kwnames, self->typed, owner_obj, &key, &hash);
     else
-        key = wcpy_lru_make_key(st, args, nargs, kwnames, self->typed, NULL);
-    if (key == NULL)
+        r = wcpy_lru_probe(st, args, nargs, kwnames, self->typed, NULL, &key, &hash);
+    if (r < 0)
         return NULL;
-    hash = PyObject_Hash(key);
-    if (hash == -1 || wcpy_options_tick(self->opts) < 0) {
-        Py_DECREF(key);
+    if (wcpy_options_tick(self->opts) < 0) {
+        wcpy_lru_probe_release(key);
         return NULL;
     }
     if (owner_obj != NULL) {
@@ -265,7 +275,7 @@ PyObject *wcpy_wrapper_call(Wrapper *self, PyObject *const *args, size_t nargsf,
         r = wc_get(self->cache, NULL, (uint64_t)hash, key, (void **)&value);
     }
     if (r == WC_OK) {
-        Py_DECREF(key);
+        wcpy_lru_probe_release(key);
         if (self->async_miss != NULL)   /* async: an awaitable of the value */
             return wcpy_async_hit(self, value);
         return value;   /* retain_value gave us our reference */
@@ -276,16 +286,16 @@ PyObject *wcpy_wrapper_call(Wrapper *self, PyObject *const *args, size_t nargsf,
          * compute, and store if the store settles. */
         self->uncached_misses++;
     } else if (r != WC_NOTFOUND) {
-        Py_DECREF(key);
+        wcpy_lru_probe_release(key);
         return wcpy_core_error(r);
     }
     if (self->async_miss != NULL)
-        result = wcpy_async_miss(self, owner_obj, key, args, nargsf, kwnames);
+        result = wcpy_async_miss(self, owner_obj, key, hash, args, nargsf, kwnames);
     else if (self->opts != NULL && self->opts->flights != NULL)
         result = call_and_store_flight(self, owner_obj, key, hash, args, nargsf, kwnames);
     else
         result = call_and_store(self, owner_obj, key, hash, args, nargsf, kwnames);
-    Py_DECREF(key);
+    wcpy_lru_probe_release(key);
     return result;
 }
 
@@ -596,8 +606,9 @@ static PyObject *new_warning(PyObject *module, const char *qualified, PyObject *
     return w;
 }
 
-/* CacheInfo, the namedtuple functools uses, as weakcache.CacheInfo. */
-static PyObject *new_cache_info_type(void)
+/* collections.namedtuple(name, fields, module="weakcache"): CacheInfo (the
+ * namedtuple functools uses) here, CacheStats in options.c. */
+PyObject *wcpy_namedtuple(const char *name, const char *fields)
 {
     PyObject *collections, *namedtuple, *args, *kwargs, *t = NULL;
     collections = PyImport_ImportModule("collections");
@@ -607,7 +618,7 @@ static PyObject *new_cache_info_type(void)
     Py_DECREF(collections);
     if (namedtuple == NULL)
         return NULL;
-    args = Py_BuildValue("(ss)", "CacheInfo", "hits misses maxsize currsize");
+    args = Py_BuildValue("(ss)", name, fields);
     kwargs = Py_BuildValue("{ss}", "module", "weakcache");
     if (args != NULL && kwargs != NULL)
         t = PyObject_Call(namedtuple, args, kwargs);
@@ -630,7 +641,7 @@ int wcpy_lru_init(PyObject *module, LruState *st, OwnersState *owners, PyObject 
     if (PyModule_AddObjectRef(module, "_lru_cache_wrapper", (PyObject *)st->wrapper_type) < 0 ||
         PyModule_AddObjectRef(module, "_bound_method", (PyObject *)st->bound_type) < 0)
         return -1;
-    st->cache_info_type = new_cache_info_type();
+    st->cache_info_type = wcpy_namedtuple("CacheInfo", "hits misses maxsize currsize");
     if (st->cache_info_type == NULL ||
         PyModule_AddObjectRef(module, "CacheInfo", st->cache_info_type) < 0)
         return -1;

@@ -68,20 +68,29 @@ extern Py_ssize_t wcpy_lru_offset;
 /* The call itself: args[0] is the owner when the wrapper is a method. */
 PyObject *wcpy_wrapper_call(Wrapper *self, PyObject *const *args, size_t nargsf,
                             PyObject *kwnames);
-/* Store result for (owner_obj, key) as a call that missed would (owner_obj
- * NULL: unowned). 0, or -1 with an exception. */
-int wcpy_wrapper_store(Wrapper *self, PyObject *owner_obj, PyObject *key, Py_hash_t hash,
+/* Store result for (owner_obj, probe) as a call that missed would (owner_obj
+ * NULL: unowned; probe and hash as wcpy_lru_probe() made them, or a key from
+ * wcpy_lru_probe_key() with the same hash). 0 (stored, or not stored by the
+ * bounds' rules), or -1 with an exception. */
+int wcpy_wrapper_store(Wrapper *self, PyObject *owner_obj, void *probe, Py_hash_t hash,
                        PyObject *result);
+/* A new collections.namedtuple type in module "weakcache". */
+PyObject *wcpy_namedtuple(const char *name, const char *fields);
 /* CacheInfo(hits, misses, maxsize, currsize) of the wrapper. */
 PyObject *wcpy_wrapper_cache_info(Wrapper *self, size_t currsize);
 /* The wrapper's __qualname__ (new reference), "?" if it has none. */
 PyObject *wcpy_wrapper_name(Wrapper *self);
 
-/* key.c: the key of a call with args[0:nargs] plus keywords; `owner` is the
- * owner object of an owned entry (not in args), NULL for an unowned one.
- * New reference, NULL with an exception. */
-PyObject *wcpy_lru_make_key(LruState *st, PyObject *const *args, Py_ssize_t nargs,
-                            PyObject *kwnames, int typed, PyObject *owner);
+/* key.c: the lookup key ("probe") of a call with args[0:nargs] plus
+ * keywords, and its hash; `owner` is the owner object of an owned entry (not
+ * in args), NULL for an unowned one. The probe is a new reference to a key
+ * object, or a tagged pointer standing for a 1-tuple without allocating it:
+ * use it only as the key of a lookup, store wcpy_lru_probe_key(probe), and
+ * release it with wcpy_lru_probe_release(). 0, or -1 with an exception. */
+int wcpy_lru_probe(LruState *st, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+                   int typed, PyObject *owner, void **probe, Py_hash_t *hash);
+PyObject *wcpy_lru_probe_key(void *probe);   /* new reference, NULL + exception */
+void wcpy_lru_probe_release(void *probe);
 /* The ops of an lru_cache's wc_cache (key equality as functools', see key.c). */
 extern const wc_ops wcpy_lru_ops;
 
@@ -97,7 +106,7 @@ PyObject *wcpy_async_hit(Wrapper *self, PyObject *value);
 /* The miss path of an async wrapper: the coroutine that looks for a
  * computation of (owner_obj, key) in flight on the running loop, or starts
  * one (weakcache/_async.py). owner_obj NULL: unowned. */
-PyObject *wcpy_async_miss(Wrapper *self, PyObject *owner_obj, PyObject *key,
+PyObject *wcpy_async_miss(Wrapper *self, PyObject *owner_obj, void *probe, Py_hash_t hash,
                           PyObject *const *args, size_t nargsf, PyObject *kwnames);
 /* The wrapper's private methods for weakcache/_async.py. */
 PyObject *wcpy_async_enable(PyObject *op, PyObject *const *args, Py_ssize_t nargs);
@@ -106,11 +115,13 @@ PyObject *wcpy_async_peek(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
 #define WCPY_ASYNC_WRAPPER_METHODS                                                       \
     {"_async_enable", (PyCFunction)(void (*)(void))wcpy_async_enable, METH_FASTCALL,      \
      "_async_enable(miss, hit=None): cache awaited results; a miss returns "             \
-     "miss(wrapper, owner, key, *args, **kwargs), a hit hit(value) or a _ready."},        \
+     "miss(wrapper, owner, key, hash, *args, **kwargs), a hit hit(value) or a _ready."},  \
     {"_async_store", (PyCFunction)(void (*)(void))wcpy_async_store, METH_FASTCALL,       \
-     "_async_store(owner, key, value): store an awaited result (owner None: unowned)."}, \
+     "_async_store(owner, key, hash, value): store an awaited result (owner None: "       \
+     "unowned)."},                                                                       \
     {"_async_peek", (PyCFunction)(void (*)(void))wcpy_async_peek, METH_FASTCALL,         \
-     "_async_peek(owner, key, default): the stored result (not counted), or default."},
+     "_async_peek(owner, key, hash, default): the stored result (not counted), or "       \
+     "default."},
 
 /* bound.c */
 PyObject *wcpy_bound_new(Wrapper *wrapper, PyObject *obj);

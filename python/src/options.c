@@ -423,31 +423,11 @@ static PyMethodDef check_options_def = {
     "_check_options", (PyCFunction)(void (*)(void))check_options, METH_FASTCALL,
     "Validate lru_cache's keyword options (internal)."};
 
-static PyObject *new_cache_stats_type(void)
-{
-    PyObject *collections, *namedtuple, *args, *kwargs, *t = NULL;
-    collections = PyImport_ImportModule("collections");
-    if (collections == NULL)
-        return NULL;
-    namedtuple = PyObject_GetAttrString(collections, "namedtuple");
-    Py_DECREF(collections);
-    if (namedtuple == NULL)
-        return NULL;
-    args = Py_BuildValue("(ss)", "CacheStats", "hits misses currsize weight evictions");
-    kwargs = Py_BuildValue("{ss}", "module", "weakcache");
-    if (args != NULL && kwargs != NULL)
-        t = PyObject_Call(namedtuple, args, kwargs);
-    Py_XDECREF(args);
-    Py_XDECREF(kwargs);
-    Py_DECREF(namedtuple);
-    return t;
-}
-
 int wcpy_options_init(PyObject *module, OptState *st)
 {
     PyObject *time_mod, *fn;
     wcpy_options_offset = wcpy_part_offset(module, st);
-    st->cache_stats_type = new_cache_stats_type();
+    st->cache_stats_type = wcpy_namedtuple("CacheStats", "hits misses currsize weight evictions");
     if (st->cache_stats_type == NULL ||
         PyModule_AddObjectRef(module, "CacheStats", st->cache_stats_type) < 0)
         return -1;

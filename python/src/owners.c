@@ -51,8 +51,30 @@
 
 #include <string.h>
 
-static OwnerRef registry_dummy_storage;
+static OwnerRef registry_dummy_storage;   /* pointer-aligned: its low 3 bits are 0 */
 #define DUMMY (&registry_dummy_storage)
+
+/* A slot holds a record's address with a 3-bit fingerprint of the owner's
+ * address in its low bits (records are objects, at least 8-aligned), so a
+ * probe passing other records reads only the slot array, and a hit reads
+ * the record's first cache line only (the weakref's referent) and not
+ * rec->addr at its end. */
+#define FP_MASK ((uintptr_t)7)
+
+static inline uintptr_t fingerprint(uintptr_t addr)
+{
+    return (uintptr_t)(((uint64_t)addr * 0x9E3779B97F4A7C15ull) >> 61);
+}
+
+static inline OwnerRef *slot_rec(OwnerRef *slot)   /* NULL and DUMMY unchanged */
+{
+    return (OwnerRef *)((uintptr_t)slot & ~FP_MASK);
+}
+
+static inline OwnerRef *slot_of(OwnerRef *rec)
+{
+    return (OwnerRef *)((uintptr_t)rec | fingerprint(rec->addr));
+}
 
 /* Where OwnersState sits inside the module state (for the callback, which
  * receives the module). The same for every instance of the module. */
@@ -68,16 +90,22 @@ static size_t registry_slot(const Registry *reg, uintptr_t addr)
     return (size_t)(h >> 32) & reg->mask;
 }
 
-static OwnerRef *registry_find(const Registry *reg, uintptr_t addr)
+/* The record registered at obj's address: obj's own (its weakref points at
+ * obj) or a dead object's that had the address. */
+static OwnerRef *registry_find(const Registry *reg, PyObject *obj)
 {
+    uintptr_t addr = (uintptr_t)obj, fp = fingerprint(addr);
     size_t i;
     if (reg->slots == NULL)
         return NULL;
     for (i = registry_slot(reg, addr);; i = (i + 1) & reg->mask) {
-        OwnerRef *r = reg->slots[i];
-        if (r == NULL)
+        OwnerRef *s = reg->slots[i], *r;
+        if (s == NULL)
             return NULL;
-        if (r != DUMMY && r->addr == addr)
+        if (s == DUMMY || ((uintptr_t)s & FP_MASK) != fp)
+            continue;
+        r = slot_rec(s);
+        if (wc_weakref_is((PyObject *)r, obj) || r->addr == addr)
             return r;
     }
 }
@@ -95,13 +123,13 @@ static int registry_resize(Registry *reg, size_t capacity)
     reg->mask = capacity - 1;
     reg->filled = reg->used;
     for (i = 0; i < old_cap; i++) {
-        OwnerRef *r = old[i];
+        OwnerRef *r = slot_rec(old[i]);
         size_t j;
         if (r == NULL || r == DUMMY)
             continue;
         for (j = registry_slot(reg, r->addr); slots[j] != NULL; j = (j + 1) & reg->mask)
             ;
-        slots[j] = r;
+        slots[j] = slot_of(r);
     }
     PyMem_Free(old);
     return 0;
@@ -125,7 +153,7 @@ static int registry_add(Registry *reg, OwnerRef *rec)
     }
     if (reg->slots[i] == NULL)
         reg->filled++;
-    reg->slots[i] = rec;
+    reg->slots[i] = slot_of(rec);
     reg->used++;
     return 0;
 }
@@ -138,7 +166,7 @@ static int registry_remove(Registry *reg, OwnerRef *rec)
     if (reg->slots == NULL)
         return 0;
     for (i = registry_slot(reg, rec->addr);; i = (i + 1) & reg->mask) {
-        OwnerRef *r = reg->slots[i];
+        OwnerRef *r = slot_rec(reg->slots[i]);
         if (r == NULL)
             return 0;
         if (r == rec)
@@ -169,7 +197,7 @@ static void registry_clear(Registry *reg)
     while (reg->used > 0) {
         size_t i;
         for (i = 0; i <= reg->mask; i++) {
-            OwnerRef *r = reg->slots[i];
+            OwnerRef *r = slot_rec(reg->slots[i]);
             if (r != NULL && r != DUMMY) {
                 reg->slots[i] = DUMMY;
                 reg->used--;
@@ -189,7 +217,7 @@ static void registry_clear(Registry *reg)
 
 OwnerRef *wcpy_owner_lookup(OwnersState *st, PyObject *obj)
 {
-    OwnerRef *rec = registry_find(&st->registry, (uintptr_t)obj);
+    OwnerRef *rec = registry_find(&st->registry, obj);
     if (rec == NULL || wc_weakref_is((PyObject *)rec, obj))
         return rec;
     /* A dead object had this address and its callback has not run. */
@@ -243,7 +271,7 @@ size_t wcpy_owner_records_in(const OwnersState *st, const wc_cache *cache)
     if (reg->slots == NULL)
         return 0;
     for (i = 0; i <= reg->mask; i++) {
-        OwnerRef *r = reg->slots[i];
+        OwnerRef *r = slot_rec(reg->slots[i]);
         if (r != NULL && r != DUMMY && wc_owner_count(&r->owner, cache) > 0)
             n++;
     }
@@ -324,20 +352,20 @@ static int key_equal(void *ctx, const void *stored, const void *probe)
     return PyObject_RichCompareBool((PyObject *)stored, (PyObject *)probe, Py_EQ);
 }
 
-static void obj_decref(void *ctx, void *obj)
+void wcpy_obj_decref(void *ctx, void *obj)
 {
     (void)ctx;
     Py_DECREF((PyObject *)obj);
 }
 
-static void obj_incref(void *ctx, void *obj)
+void wcpy_obj_incref(void *ctx, void *obj)
 {
     (void)ctx;
     Py_INCREF((PyObject *)obj);
 }
 
-const wc_ops wcpy_ops = {key_equal, obj_decref, obj_decref, obj_incref, NULL};
-const wc_ops wcpy_identity_ops = {NULL, obj_decref, obj_decref, obj_incref, NULL};
+const wc_ops wcpy_ops = {key_equal, wcpy_obj_decref, wcpy_obj_decref, wcpy_obj_incref, NULL};
+const wc_ops wcpy_identity_ops = {NULL, wcpy_obj_decref, wcpy_obj_decref, wcpy_obj_incref, NULL};
 
 static void *py_malloc(void *ctx, size_t size)
 {
@@ -445,7 +473,7 @@ int wcpy_owners_traverse(OwnersState *st, visitproc visit, void *arg)
     Py_VISIT(st->owner_died);
     if (st->registry.slots != NULL)
         for (i = 0; i <= st->registry.mask; i++) {
-            OwnerRef *r = st->registry.slots[i];
+            OwnerRef *r = slot_rec(st->registry.slots[i]);
             if (r != NULL && r != DUMMY)
                 Py_VISIT((PyObject *)r);
         }

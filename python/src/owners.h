@@ -27,7 +27,8 @@ typedef struct {
 
 /* Identity-keyed open-addressing table: object address -> record. */
 typedef struct {
-    OwnerRef **slots;     /* NULL, the dummy or a record (a strong reference) */
+    OwnerRef **slots;     /* NULL, the dummy or a record (a strong reference) with a
+                             fingerprint of its owner in the low 3 bits (owners.c) */
     size_t mask;          /* capacity - 1, capacity a power of two */
     size_t used;          /* live records */
     size_t filled;        /* live records + dummy slots */
@@ -70,6 +71,9 @@ size_t wcpy_owner_records_in(const OwnersState *st, const wc_cache *cache);
 extern const wc_allocator wcpy_allocator;
 extern const wc_ops wcpy_ops;
 extern const wc_ops wcpy_identity_ops;
+/* Their free_* and retain_value callbacks, for other ops tables (ctx unused). */
+void wcpy_obj_decref(void *ctx, void *obj);
+void wcpy_obj_incref(void *ctx, void *obj);
 
 /* wc_config_init() for a cache of PyObject * with these ops (wcpy_ops or
  * wcpy_identity_ops) and the PyMem allocator; set the bounds afterwards. */

@@ -23,6 +23,10 @@ What happens to memory
 * A result that references its own instance (``return self``, a bound
   method, a child with a parent pointer) keeps the instance alive until the
   entry is evicted: :class:`OwnerCycleWarning` is issued once per method.
+
+PYTEST_DONT_REWRITE: the pytest plugin's entry point makes pytest mark this
+package for assertion rewriting; it holds no tests, and may be imported
+before pytest starts (then pytest would warn that it cannot be rewritten).
 """
 from __future__ import annotations
 

@@ -1,9 +1,10 @@
 """lru_cache / cache on ``async def``: detection and the miss path.
 
-A hit never comes here: the C wrapper returns a ``weakcache._ready``
-awaitable of the stored result (see python/src/async.c). A call that finds
-nothing stored returns the coroutine ``miss(wrapper, owner, key, *args,
-**kwargs)`` made by :func:`_make_miss`. Awaited, it
+A hit never comes here: the C wrapper returns an awaitable of the stored
+result (see python/src/async.c and HIT_IS_COROUTINE below). A call that
+finds nothing stored returns the coroutine ``miss(wrapper, owner, key, hash,
+*args, **kwargs)`` made by :func:`_make_miss` (key and hash as the call
+computed them, python/src/key.c). Awaited, it
 
 1. looks in the cache again (a call made before an earlier computation of
    the same key finished is served its result),
@@ -168,18 +169,18 @@ def _make_miss(func: Callable[..., Any], wrapper: Any) -> Callable[..., Any]:
 
     async def compute(
         wrapper: Any, flights: dict[Any, _Flight], fkey: Any, flight: _Flight,
-        loop: AbstractEventLoop, key: Any, awaitable: Any,
+        loop: AbstractEventLoop, key: Any, hash_: int, awaitable: Any,
     ) -> Any:
         flight.runner = current_task()
         try:
             result = await awaitable
             if not flight.abandoned:
                 if flight.owner_ref is None:
-                    wrapper._async_store(None, key, result)
+                    wrapper._async_store(None, key, hash_, result)
                 else:
                     owner = flight.owner_ref()
                     if owner is not None:   # a dead owner's entries would go at once
-                        wrapper._async_store(owner, key, result)
+                        wrapper._async_store(owner, key, hash_, result)
                     del owner
             return result
         finally:
@@ -191,8 +192,8 @@ def _make_miss(func: Callable[..., Any], wrapper: Any) -> Callable[..., Any]:
             if not flights and by_loop.get(loop) is flights:
                 del by_loop[loop]
 
-    async def miss(wrapper: Any, owner: Any, key: Any, /, *args: Any, **kwargs: Any) -> Any:
-        value = wrapper._async_peek(owner, key, _MISSING)
+    async def miss(wrapper: Any, owner: Any, key: Any, hash_: int, /, *args: Any, **kwargs: Any) -> Any:
+        value = wrapper._async_peek(owner, key, hash_, _MISSING)
         if value is not _MISSING:
             return value
         loop = get_running_loop()
@@ -206,14 +207,14 @@ def _make_miss(func: Callable[..., Any], wrapper: Any) -> Callable[..., Any]:
             # The computation awaits its own key (recursion): waiting for
             # itself would hang, so compute as without single flight.
             result = await func(*args, **kwargs)
-            wrapper._async_store(owner, key, result)
+            wrapper._async_store(owner, key, hash_, result)
             return result
         if flight is None or not flight.is_for(owner):
             awaitable = func(*args, **kwargs)   # errors of the call itself go to this caller
             flight = _Flight(None if owner is None else weakref.ref(owner))
             flights[fkey] = flight
             flight.task = loop.create_task(
-                compute(wrapper, flights, fkey, flight, loop, key, awaitable))
+                compute(wrapper, flights, fkey, flight, loop, key, hash_, awaitable))
             del awaitable
             flight.task.add_done_callback(flight.settle)
         # From here on this frame holds no owner: only the computation's own

@@ -650,6 +650,36 @@ def test_typed_and_keyword_arguments() -> None:
     assert len(calls) == 5 and f.cache_info().hits == 1
 
 
+def test_keys_stored_by_the_miss_path_are_found_by_later_calls() -> None:
+    # A lone float (function) or tuple (method) argument is keyed as (x,)
+    # under hash(x) (key.c): the miss path must store it that way too.
+    calls = []
+
+    @weakcache.cache
+    async def f(x: Any) -> Any:
+        calls.append(x)
+        return x
+
+    class Repo:
+        @weakcache.cache
+        async def get(self, x: Any) -> Any:
+            calls.append(x)
+            return x
+
+    async def main() -> None:
+        r = Repo()
+        for _ in range(2):
+            await f(1.5)
+            await f((1, 2))
+            await r.get((1, 2))
+            await r.get(2.5)
+            await r.get(1)
+
+    run(main())
+    assert calls == [1.5, (1, 2), (1, 2), 2.5, 1]
+    assert f.cache_info().hits == 2 and Repo.get.cache_info().hits == 3
+
+
 # ---------------------------------------------------------------------------
 # Options: ttl, maxweight; lock is for threads
 # ---------------------------------------------------------------------------

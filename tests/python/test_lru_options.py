@@ -4,10 +4,12 @@ test_lru_options_weight.py. Decisions: docs/options.md."""
 from __future__ import annotations
 
 import gc
+import os
 import signal
 import sys
 import threading
 import time
+import warnings
 import weakref
 
 import pytest
@@ -49,6 +51,15 @@ def wait_until(pred, timeout=JOIN):
         time.sleep(0.002)
 
 
+def release_the_leader(calls, release, threads):
+    """Once the leader is inside the function and the others have had time
+    to reach the cache (and wait), let the leader finish; join everyone."""
+    wait_until(lambda: calls)
+    time.sleep(0.2)
+    release.set()
+    join_all(threads)
+
+
 # ---------------------------------------------------------------------------
 # lock=True
 # ---------------------------------------------------------------------------
@@ -72,11 +83,7 @@ def slow_function(lock: bool):
 def test_concurrent_callers_of_one_key_run_it_once_with_lock(lock):
     f, calls, release = slow_function(lock)
     results = []
-    threads = run_threads([lambda: results.append(f(1))] * 6)
-    wait_until(lambda: len(calls) >= 1)
-    time.sleep(0.2)  # let the other five reach the cache
-    release.set()
-    join_all(threads)
+    release_the_leader(calls, release, run_threads([lambda: results.append(f(1))] * 6))
     assert len(results) == 6
     if lock:
         assert calls == [1]
@@ -203,11 +210,7 @@ def test_lock_waiters_get_the_leaders_exception_and_nothing_is_stored():
         except ValueError as e:
             errors.append(e)
 
-    threads = run_threads([call] * 4)
-    wait_until(lambda: calls)
-    time.sleep(0.2)
-    release.set()
-    join_all(threads)
+    release_the_leader(calls, release, run_threads([call] * 4))
     assert calls == [1]
     assert len(errors) == 4
     assert all(e is errors[0] for e in errors)  # one exception, handed to every waiter
@@ -288,10 +291,8 @@ def test_lock_owner_dropped_by_the_caller_while_others_wait():
     out = []
     threads = run_threads([lambda: out.append(bound(1))] * 4)
     wait_until(lambda: calls)
-    time.sleep(0.2)
     del a, bound  # the running calls still hold it
-    release.set()
-    join_all(threads)
+    release_the_leader(calls, release, threads)
     assert calls == [1] and len(out) == 4
     del threads, out
     gc.collect()
@@ -532,11 +533,7 @@ def test_ttl_with_lock_together():
         assert release.wait(JOIN)
         return [x]
 
-    threads = run_threads([lambda: g(1)] * 3)
-    wait_until(lambda: calls)
-    time.sleep(0.1)
-    release.set()
-    join_all(threads)
+    release_the_leader(calls, release, run_threads([lambda: g(1)] * 3))
     assert calls == [1]
     clock.now = 11
     g(1)
@@ -562,3 +559,36 @@ def test_refcounts_stay_balanced_with_options():
         f(t % 2)
     f.cache_clear()
     assert sys.getrefcount(value) == base
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork (POSIX)")
+def test_lock_child_of_a_fork_does_not_wait_for_the_parents_flight():
+    f, calls, release = slow_function(True)
+    leader = run_threads([lambda: f(1)])
+    wait_until(lambda: calls)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads (3.12+)
+        pid = os.fork()
+    if pid == 0:  # the child: the leader's thread does not exist here
+        code = 1
+        try:
+            release.set()  # the child's copy of the event; the parent's leader still waits
+            code = 0 if f(1) == [1] and f(1) == [1] and len(calls) == 2 else 2
+        finally:
+            os._exit(code)
+    try:
+        end = time.monotonic() + JOIN
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if time.monotonic() > end:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                pytest.fail("the child waited for a flight whose leader is in the parent")
+            time.sleep(0.01)
+        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
+    finally:
+        release.set()
+        join_all(leader)
+    assert calls == [1] and f(1) == [1]

@@ -5,6 +5,8 @@ import subprocess
 import sys
 import textwrap
 
+from test_lru_typing import run_mypy
+
 SAMPLE = textwrap.dedent(
     '''\
     import sys
@@ -63,12 +65,6 @@ BAD = textwrap.dedent(
     e: str = ok.cache_expire()  # E: Incompatible types in assignment
     '''
 )
-
-
-def run_mypy(path, tmp_path):
-    cmd = [sys.executable, "-m", "mypy", "--strict", "--no-error-summary", "--show-error-codes",
-           "--cache-dir", str(tmp_path / "mypy_cache"), str(path)]
-    return subprocess.run(cmd, cwd=str(tmp_path), capture_output=True, text=True, timeout=300)
 
 
 def test_options_sample_passes_mypy_strict_and_runs(tmp_path):

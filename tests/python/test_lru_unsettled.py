@@ -23,24 +23,31 @@ DECORATORS = [weakcache.lru_cache(maxsize=None), weakcache.lru_cache(maxsize=100
 IDS = ["weakcache-unbounded", "weakcache-bounded", "functools"]
 
 
-def make_classes(decorator, churn):
-    class A:
-        @decorator
-        def m(self, k):
-            return ("value", getattr(k, "v", k))
+def colliding_key(on_eq):
+    """A key class whose instances all hash alike (lookups call __eq__) and
+    whose __eq__ first calls on_eq()."""
 
     class K:
         def __init__(self, v):
             self.v = v
 
         def __hash__(self):
-            return 1          # every K collides: lookups call __eq__
+            return 1
 
         def __eq__(self, other):
-            churn(A)
+            on_eq()
             return isinstance(other, K) and self.v == other.v
 
-    return A, K
+    return K
+
+
+def make_classes(decorator, churn):
+    class A:
+        @decorator
+        def m(self, k):
+            return ("value", getattr(k, "v", k))
+
+    return A, colliding_key(lambda: churn(A))
 
 
 @pytest.mark.parametrize("decorator", DECORATORS, ids=IDS)
@@ -110,19 +117,9 @@ def test_instance_cache_clear_of_a_fallback_owner_with_a_churning_eq():
         def m(self, k):
             return getattr(k, "v", None)
 
-    class K:
-        churn = False
-
-        def __init__(self, v):
-            self.v = v
-
-        def __hash__(self):
-            return 1
-
-        def __eq__(self, other):
-            if K.churn:
-                P.m(Temp(), object())   # a short-lived owner of the same cache
-            return isinstance(other, K) and self.v == other.v
+    churn = []
+    # when armed, each __eq__ uses the same cache on a short-lived owner
+    K = colliding_key(lambda: churn and P.m(Temp(), object()))
 
     p, q = P(1), P(2)
     for v in range(5):
@@ -130,7 +127,7 @@ def test_instance_cache_clear_of_a_fallback_owner_with_a_churning_eq():
         q.m(K(v))
     assert p.m(K(0)) == 0   # the oldest entry becomes the most recently used
     assert p.m.cache_info().currsize == 5
-    K.churn = True
+    churn.append(True)
     p.m.cache_clear()
     assert p.m.cache_info().currsize == 0
     assert q.m.cache_info().currsize == 5

@@ -13,7 +13,6 @@ import shutil
 import subprocess
 import sys
 import textwrap
-import time
 import weakref
 from typing import Any, List
 
@@ -494,11 +493,8 @@ def test_no_false_alarms_across_hundreds_of_clean_tests(pytester: pytest.Pyteste
     # In a subprocess: in-process, the outer pytest's own log capture would
     # (rightly) be reported as holding the models the inner tests log.
     pytester.makepyfile(test_many=MANY_CLEAN)
-    started = time.perf_counter()
     result = pytester.runpytest_subprocess(*_plugin_args(), "-p", "no:cacheprovider", "-q", "--strict-markers")
-    elapsed = time.perf_counter() - started
     result.assert_outcomes(passed=300)
-    assert elapsed < 30, "300 clean tests took %.1f s" % elapsed
 
 
 # ---------------------------------------------------------------------------

@@ -68,31 +68,112 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    report = yield
-    if report.when in ("setup", "call") and not report.passed:
+# --------------------------------------------------------------------------
+# Invisible until used: no autouse fixture, no per-test hook unless a test needs us
+# --------------------------------------------------------------------------
+
+_GUARD = "_weakcache_leak_guard"
+_ACTIVE = "weakcache.testing.active"
+
+
+def _marked(node: Optional[pytest.Item | pytest.Collector], memo: Dict[int, bool]) -> bool:
+    """Does ``node`` or a parent of it carry a ``no_leaks`` mark? (memoised per node)"""
+    if node is None:
+        return False
+    known = memo.get(id(node))
+    if known is None:
+        known = any(mark.name == "no_leaks" for mark in node.own_markers) or _marked(node.parent, memo)
+        memo[id(node)] = known
+    return known
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item]) -> None:
+    """Give the guard fixture, first, to the tests that use the fixture or the marker.
+
+    First in ``item.fixturenames`` means set up first among the test's
+    function fixtures, so torn down last: the check sees every other
+    function fixture gone.  Other tests get nothing (no autouse fixture).
+    This runs over every collected test, so it makes no Python call per
+    test: marks are read from ``own_markers``, the parents' once each.
+    """
+    used = False
+    memo: Dict[int, bool] = {}
+    for item in items:
+        names = getattr(item, "fixturenames", None)
+        if type(names) is not list:
+            continue  # an item without fixtures (not a test function)
+        wanted = "leak_tracker" in names or _GUARD in names
+        if not wanted:
+            for mark in item.own_markers:
+                if mark.name == "no_leaks":
+                    wanted = True
+                    break
+            else:
+                known = memo.get(id(item.parent))
+                wanted = known if known is not None else _marked(item.parent, memo)
+        if wanted:
+            if _GUARD in names:
+                names.remove(_GUARD)
+            names.insert(0, _GUARD)
+            used = True
+    if used and _WRAPPERS:
+        _activate(config)
+
+
+try:
+    _wrapper = pytest.hookimpl(wrapper=True)
+except TypeError:  # pragma: no cover - pluggy < 1.1 has no new-style wrappers
+    _WRAPPERS = False
+    _wrapper = pytest.hookimpl()
+else:
+    _WRAPPERS = True
+
+
+def _activate(config: pytest.Config) -> None:
+    """Register the per-test hooks, once, when a test of this run uses the plugin."""
+    if not _WRAPPERS:  # pragma: no cover - only the tests that use the plugin fail
+        raise pytest.UsageError("weakcache.testing needs pluggy >= 1.1 (pip install -U pluggy)")
+    if not config.pluginmanager.has_plugin(_ACTIVE):
+        config.pluginmanager.register(_ActiveHooks(), _ACTIVE)
+
+
+class _ActiveHooks:
+    """The per-test hooks; registered only once some test uses the plugin."""
+
+    @_wrapper
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
         state = item.stash.get(_STATE, None)
-        if state is not None:
+        if state is None:
+            return report
+        if report.when in ("setup", "call") and not report.passed:
             state.judge = False
-    if report.when == "teardown" and call.excinfo is not None and isinstance(call.excinfo.value, LeakError):
-        # Show the report itself, not the plugin's frames.
-        report.longrepr = "LeakError: %s" % (call.excinfo.value,)
-    return report
+        if report.when == "teardown" and call.excinfo is not None and isinstance(call.excinfo.value, LeakError):
+            # Show the report itself, not the plugin's frames.
+            report.longrepr = "LeakError: %s" % (call.excinfo.value,)
+        return report
 
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
-    state = item.stash.get(_STATE, None)
-    if state is not None and state.marks:
-        tracker = state.tracker
-        if tracker is not None:
+    @_wrapper
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
+        state = item.stash.get(_STATE, None)
+        if state is not None and state.marks and state.tracker is not None:
             for kinds, strict in state.marks:
-                tracker.watch_types(*kinds, strict=strict)
-    return (yield)
+                state.tracker.watch_types(*kinds, strict=strict)
+        return (yield)
 
 
-def _release_pytest_state(item: pytest.Item) -> None:
+def _caplog(request: pytest.FixtureRequest) -> Optional[pytest.LogCaptureFixture]:
+    try:
+        caplog: pytest.LogCaptureFixture = request.getfixturevalue("caplog")
+    except LookupError:  # pytest -p no:logging
+        return None
+    return caplog
+
+
+def _release_pytest_state(item: pytest.Item, caplog: Optional[pytest.LogCaptureFixture]) -> None:
     """Drop what pytest itself would drop right after teardown.
 
     ``item.funcargs`` (fixture values) and the captured log records of
@@ -102,14 +183,9 @@ def _release_pytest_state(item: pytest.Item) -> None:
     funcargs = getattr(item, "funcargs", None)
     if isinstance(funcargs, dict):
         funcargs.clear()
-    try:
-        from _pytest.logging import caplog_records_key
-    except ImportError:  # pragma: no cover - pytest internals moved
-        return
-    records = item.stash.get(caplog_records_key, None)
-    if records:
-        for value in records.values():
-            del value[:]
+    if caplog is not None:
+        for when in ("setup", "call", "teardown"):
+            del caplog.get_records(when)[:]
 
 
 def _read_marks(item: pytest.Item, state: _ItemState) -> None:
@@ -128,16 +204,18 @@ def _read_marks(item: pytest.Item, state: _ItemState) -> None:
     state.marks = list((kinds, strict) for strict, kinds in merged.items())
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def _weakcache_leak_guard(request: pytest.FixtureRequest) -> Generator[None, None, None]:
     """Runs the leak checks after every other function fixture is gone."""
     __tracebackhide__ = True
+    _activate(request.config)  # also when leak_tracker is requested dynamically
     item = request.node
     state = _state(item)
     state.judge = True
     _read_marks(item, state)
     if state.marks and state.tracker is None:
         state.tracker = _new_tracker(request.config)
+    caplog = _caplog(request)
     try:
         yield
     finally:
@@ -149,8 +227,8 @@ def _weakcache_leak_guard(request: pytest.FixtureRequest) -> Generator[None, Non
     if not judge or (tracker.pending == 0 and not tracker.watching):
         tracker.reset()
         return
-    _release_pytest_state(item)
-    del item, state
+    _release_pytest_state(item, caplog)
+    del item, state, caplog
     tracker.check()
 
 

@@ -2,12 +2,8 @@
 
 PYTEST_DONT_REWRITE
 
-Memory: the tracker only keeps *weak* references to what it tracks, so
-tracking never extends an object's life.  When an object survives, the
-referrer chain is searched while the object is alive, turned into text, and
-every reference taken by the search is dropped before :class:`LeakError` is
-raised: the exception (and the frames of its traceback that belong to this
-package) hold strings only.
+What is held, and for how long, is described in the package docstring
+(``weakcache.testing``) and on each class below.
 """
 
 from __future__ import annotations
