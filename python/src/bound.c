@@ -351,6 +351,10 @@ static PyGetSetDef bound_getset[] = {
     {"__name__", bound_forward, NULL, NULL, (void *)"__name__"},
     {"__qualname__", bound_forward, NULL, NULL, (void *)"__qualname__"},
     {"__wrapped__", bound_forward, NULL, NULL, (void *)"__wrapped__"},
+    /* Set on async wrappers for inspect.iscoroutinefunction (3.10/3.11). */
+    {"__code__", bound_forward, NULL, NULL, (void *)"__code__"},
+    {"__defaults__", bound_forward, NULL, NULL, (void *)"__defaults__"},
+    {"__kwdefaults__", bound_forward, NULL, NULL, (void *)"__kwdefaults__"},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

@@ -130,60 +130,68 @@ static int warn_cycle(Wrapper *self, PyObject *owner)
     return r;
 }
 
-/* The miss path: call, then store. `owner` NULL for unowned entries. */
-static PyObject *call_and_store(Wrapper *self, PyObject *owner_obj, void *probe,
-                                Py_hash_t hash, PyObject *const *args, size_t nargsf,
-                                PyObject *kwnames)
+int wcpy_wrapper_store(Wrapper *self, PyObject *owner_obj, void *probe, Py_hash_t hash,
+                       PyObject *result)
 {
-    PyObject *result = PyObject_Vectorcall(self->func, args, nargsf, kwnames), *key;
     OwnerRef *rec = NULL;
     uint32_t weight = 1;
+    PyObject *key;
     int r;
 
-    if (result == NULL)
-        return NULL;
     if (self->opts != NULL) {   /* weigher, then the clock: last Python calls before the put */
         r = wcpy_options_weigh(self, result, &weight);
         if (r < 0)
-            goto error;
+            return -1;
         if (r > 0)
-            return result;   /* heavier than maxweight: returned, not stored */
+            return 0;   /* heavier than maxweight: returned, not stored */
         if (wcpy_options_tick(self->opts) < 0)
-            goto error;
+            return -1;
     }
     if (owner_obj != NULL) {
         rec = wcpy_owner_get_or_create(self->state->owners, owner_obj);
         if (rec == NULL)
-            goto error;
+            return -1;
         size_t visits;
         int found = wcpy_references_owner(result, owner_obj, &visits);
         self->cycle_checks++;
         if (visits > self->cycle_visits_max)
             self->cycle_visits_max = visits;
         if (found && warn_cycle(self, owner_obj) < 0)
-            goto error;
+            return -1;
     }
     key = wcpy_lru_probe_key(probe);
     if (key == NULL)
-        goto error;
+        return -1;
     r = wcpy_put(self->cache, rec != NULL ? &rec->owner : NULL, (uint64_t)hash, key, result,
                  weight);
     Py_DECREF(key);
     if (r == WC_ETOOBIG)
-        return result;   /* the core's own check of maxweight */
+        return 0;   /* the core's own check of maxweight */
     if (r == WC_ECHANGED && !PyErr_Occurred())
-        return result;   /* the store could not settle: the result, not stored */
+        return 0;   /* the store could not settle: the result, not stored */
     if (r != WC_OK) {
         wcpy_core_error(r);
-        goto error;
+        return -1;
     }
     if (self->opts != NULL)
         wcpy_options_after_put(self);
-    return result;
+    return 0;
+}
 
-error:
-    Py_DECREF(result);
-    return NULL;
+/* The miss path: call, then store. `owner` NULL for unowned entries. */
+static PyObject *call_and_store(Wrapper *self, PyObject *owner_obj, void *probe,
+                                Py_hash_t hash, PyObject *const *args, size_t nargsf,
+                                PyObject *kwnames)
+{
+    PyObject *result = PyObject_Vectorcall(self->func, args, nargsf, kwnames);
+
+    if (result == NULL)
+        return NULL;
+    if (wcpy_wrapper_store(self, owner_obj, probe, hash, result) < 0) {
+        Py_DECREF(result);
+        return NULL;
+    }
+    return result;
 }
 
 /* lock=True: the miss path as a single flight per (owner, key). */
@@ -268,6 +276,8 @@ PyObject *wcpy_wrapper_call(Wrapper *self, PyObject *const *args, size_t nargsf,
     }
     if (r == WC_OK) {
         wcpy_lru_probe_release(key);
+        if (self->async_miss != NULL)   /* async: an awaitable of the value */
+            return wcpy_async_hit(self, value);
         return value;   /* retain_value gave us our reference */
     }
     if (r == WC_ECHANGED && !PyErr_Occurred()) {
@@ -279,7 +289,9 @@ PyObject *wcpy_wrapper_call(Wrapper *self, PyObject *const *args, size_t nargsf,
         wcpy_lru_probe_release(key);
         return wcpy_core_error(r);
     }
-    if (self->opts != NULL && self->opts->flights != NULL)
+    if (self->async_miss != NULL)
+        result = wcpy_async_miss(self, owner_obj, key, hash, args, nargsf, kwnames);
+    else if (self->opts != NULL && self->opts->flights != NULL)
         result = call_and_store_flight(self, owner_obj, key, hash, args, nargsf, kwnames);
     else
         result = call_and_store(self, owner_obj, key, hash, args, nargsf, kwnames);
@@ -370,6 +382,8 @@ static int wrapper_traverse(PyObject *op, visitproc visit, void *arg)
     Py_VISIT(self->func);
     Py_VISIT(self->cache_info_type);
     Py_VISIT(self->dict);
+    Py_VISIT(self->async_miss);
+    Py_VISIT(self->async_hit);
     if ((r = wcpy_options_traverse_one(self->opts, visit, arg)) != 0)
         return r;
     return wcpy_cache_traverse(self->cache, visit, arg);
@@ -383,6 +397,8 @@ static int wrapper_clear(PyObject *op)
     Py_CLEAR(self->func);
     Py_CLEAR(self->cache_info_type);
     Py_CLEAR(self->dict);
+    Py_CLEAR(self->async_miss);
+    Py_CLEAR(self->async_hit);
     wcpy_options_clear_one(self->opts);
     return 0;
 }
@@ -404,6 +420,8 @@ static void wrapper_dealloc(PyObject *op)
     Py_XDECREF(self->func);
     Py_XDECREF(self->cache_info_type);
     Py_XDECREF(self->dict);
+    Py_XDECREF(self->async_miss);
+    Py_XDECREF(self->async_hit);
     tp->tp_free(op);
     Py_DECREF(tp);
 }
@@ -533,6 +551,7 @@ static PyMethodDef wrapper_methods[] = {
      "Internal: the core's noexpand counter, the owner-cycle checks and the most "
      "references one of them looked at."},
     {"__reduce__", wrapper_reduce, METH_NOARGS, NULL},
+    WCPY_ASYNC_WRAPPER_METHODS
     {"__copy__", wrapper_copy, METH_NOARGS, NULL},
     {"__deepcopy__", wrapper_deepcopy, METH_O, NULL},
     {NULL, NULL, 0, NULL},

@@ -8,6 +8,7 @@
 #ifndef WC_PY_LRU_H
 #define WC_PY_LRU_H
 
+#include "async.h"
 #include "owners.h"
 
 /* The lru_cache part of the module state. */
@@ -19,6 +20,7 @@ typedef struct {
     PyObject *not_weakrefable_warning;
     PyObject *owner_cycle_warning;
     OwnersState *owners;   /* the module's owner service (not a reference) */
+    AsyncState *async;     /* the async part (async.c; not a reference) */
 } LruState;
 
 /* Create the types, CacheInfo and the two warnings (subclasses of
@@ -45,6 +47,8 @@ typedef struct {
     char typed, is_method, warned_not_weakrefable, warned_cycle;
     struct WcOptions *opts;        /* lock/ttl/maxweight/weigher (options.h); NULL: none */
     size_t cycle_checks, cycle_visits_max;   /* for _debug_stats() */
+    PyObject *async_miss;          /* async.c: NULL unless a coroutine function */
+    PyObject *async_hit;           /* async.c: NULL, or makes the awaitable of a hit */
     PyObject *dict;
     PyObject *weakreflist;
 } Wrapper;
@@ -64,6 +68,12 @@ extern Py_ssize_t wcpy_lru_offset;
 /* The call itself: args[0] is the owner when the wrapper is a method. */
 PyObject *wcpy_wrapper_call(Wrapper *self, PyObject *const *args, size_t nargsf,
                             PyObject *kwnames);
+/* Store result for (owner_obj, probe) as a call that missed would (owner_obj
+ * NULL: unowned; probe and hash as wcpy_lru_probe() made them, or a key from
+ * wcpy_lru_probe_key() with the same hash). 0 (stored, or not stored by the
+ * bounds' rules), or -1 with an exception. */
+int wcpy_wrapper_store(Wrapper *self, PyObject *owner_obj, void *probe, Py_hash_t hash,
+                       PyObject *result);
 /* A new collections.namedtuple type in module "weakcache". */
 PyObject *wcpy_namedtuple(const char *name, const char *fields);
 /* CacheInfo(hits, misses, maxsize, currsize) of the wrapper. */
@@ -91,6 +101,27 @@ extern const wc_ops wcpy_lru_ops;
 #define WC_CYCLE_QUEUE 16     /* containers entered per level */
 #define WC_CYCLE_DEPTH 3      /* levels: value -> a -> b -> owner */
 int wcpy_references_owner(PyObject *value, PyObject *owner, size_t *visits);
+/* async.c. The awaitable of a hit of an async wrapper (steals value). */
+PyObject *wcpy_async_hit(Wrapper *self, PyObject *value);
+/* The miss path of an async wrapper: the coroutine that looks for a
+ * computation of (owner_obj, key) in flight on the running loop, or starts
+ * one (weakcache/_async.py). owner_obj NULL: unowned. */
+PyObject *wcpy_async_miss(Wrapper *self, PyObject *owner_obj, void *probe, Py_hash_t hash,
+                          PyObject *const *args, size_t nargsf, PyObject *kwnames);
+/* The wrapper's private methods for weakcache/_async.py. */
+PyObject *wcpy_async_enable(PyObject *op, PyObject *const *args, Py_ssize_t nargs);
+PyObject *wcpy_async_store(PyObject *op, PyObject *const *args, Py_ssize_t nargs);
+PyObject *wcpy_async_peek(PyObject *op, PyObject *const *args, Py_ssize_t nargs);
+#define WCPY_ASYNC_WRAPPER_METHODS                                                       \
+    {"_async_enable", (PyCFunction)(void (*)(void))wcpy_async_enable, METH_FASTCALL,      \
+     "_async_enable(miss, hit=None): cache awaited results; a miss returns "             \
+     "miss(wrapper, owner, key, hash, *args, **kwargs), a hit hit(value) or a _ready."},  \
+    {"_async_store", (PyCFunction)(void (*)(void))wcpy_async_store, METH_FASTCALL,       \
+     "_async_store(owner, key, hash, value): store an awaited result (owner None: "       \
+     "unowned)."},                                                                       \
+    {"_async_peek", (PyCFunction)(void (*)(void))wcpy_async_peek, METH_FASTCALL,         \
+     "_async_peek(owner, key, hash, default): the stored result (not counted), or "       \
+     "default."},
 
 /* bound.c */
 PyObject *wcpy_bound_new(Wrapper *wrapper, PyObject *obj);

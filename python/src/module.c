@@ -10,6 +10,7 @@
  *     bound.c     (cached_property)               never include each other
  *     options.c   lru_cache's ttl/weight options and cache_stats
  *     flight.c    lock=True: thread single flight (compat.h only)
+ *     async.c     async def: hits, and the miss path of weakcache/_async.py
  *       |       /
  *     owners.c / owners.h   owner records and registry, the weakref callback,
  *       |                   allocator and ops callbacks, ref helpers
@@ -30,6 +31,7 @@
  * of owned entries, which runs Python decrefs while the features' types
  * still exist), then the features.
  */
+#include "async.h"
 #include "lru.h"
 #include "options.h"
 #include "owners.h"
@@ -39,6 +41,7 @@ typedef struct {
     OwnersState owners;
     LruState lru;
     OptState options;
+    AsyncState async;
     PropState property;
     PyObject *warning;   /* WeakcacheWarning, the base of the features' warnings */
 } ModState;
@@ -93,8 +96,10 @@ static int module_exec(PyObject *module)
     if (wcpy_owners_init(module, &st->owners) < 0)
         return -1;
     if (wcpy_lru_init(module, &st->lru, &st->owners, st->warning) < 0 ||
-        wcpy_options_init(module, &st->options) < 0)
+        wcpy_options_init(module, &st->options) < 0 ||
+        wcpy_async_init(module, &st->async) < 0)
         return -1;
+    st->lru.async = &st->async;
     return wcpy_property_init(module, &st->property, &st->owners);
 }
 
@@ -105,7 +110,8 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->warning);
     if ((r = wcpy_owners_traverse(&st->owners, visit, arg)) != 0 ||
         (r = wcpy_lru_traverse(&st->lru, visit, arg)) != 0 ||
-        (r = wcpy_options_traverse(&st->options, visit, arg)) != 0)
+        (r = wcpy_options_traverse(&st->options, visit, arg)) != 0 ||
+        (r = wcpy_async_traverse(&st->async, visit, arg)) != 0)
         return r;
     return wcpy_property_traverse(&st->property, visit, arg);
 }
@@ -116,6 +122,7 @@ static int module_clear(PyObject *module)
     wcpy_owners_clear(&st->owners);
     wcpy_lru_clear(&st->lru);
     wcpy_options_clear(&st->options);
+    wcpy_async_clear(&st->async);
     wcpy_property_clear(&st->property);
     Py_CLEAR(st->warning);
     return 0;

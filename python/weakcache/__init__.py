@@ -34,6 +34,7 @@ import functools
 import time
 from typing import Any, Callable
 
+from . import _async
 from ._weakcache import (
     CacheInfo,
     CacheStats,
@@ -68,7 +69,7 @@ def _wrap(user_function: Callable[..., Any], maxsize: int | None, typed: bool, o
     params: dict[str, Any] = {"maxsize": maxsize, "typed": typed}
     params.update(options)
     wrapper.cache_parameters = lambda: dict(params)
-    return functools.update_wrapper(wrapper, user_function)
+    return _async.setup(functools.update_wrapper(wrapper, user_function), user_function)
 
 
 def _options(lock: bool, ttl: Any, timer: Any, maxweight: Any, weigher: Any) -> dict[str, Any]:

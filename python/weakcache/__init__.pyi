@@ -1,5 +1,9 @@
 # Type stubs for weakcache. The decorated callable keeps its parameters
 # (ParamSpec); on an instance, the first parameter (self) is bound away.
+# On an `async def` returning T, _R is Coroutine[Any, Any, T]: a call returns
+# a coroutine on a miss and a weakcache._ready on a hit, which is a
+# collections.abc.Coroutine too, so `await obj.m(x)` is a T and
+# asyncio.create_task(obj.m(x)) a Task[T] either way.
 from typing import Any, Callable, Concatenate, Generic, NamedTuple, ParamSpec, TypedDict, TypeVar, overload
 
 __version__: str

@@ -48,6 +48,27 @@ BAD_SAMPLE = textwrap.dedent(
     double("3")  # E: incompatible type "str"
     hits: str = double.cache_info().hits  # E: Incompatible types in assignment
     Shape.name.cache_info().currsize + ""  # E: Unsupported operand types
+
+
+    class Client:
+        @lru_cache(maxsize=8)
+        async def fetch(self, path: str) -> bytes:
+            return path.encode()
+
+
+    @cache
+    async def resolve(host: str) -> list[str]:
+        return [host]
+
+
+    async def use(c: Client) -> None:
+        body: bytes = await c.fetch("/")
+        not_awaited: bytes = c.fetch("/")  # E: Incompatible types in assignment
+        await c.fetch(1)  # E: incompatible type "int"
+        wrong: str = await c.fetch("/")  # E: Incompatible types in assignment
+        hosts: list[int] = await resolve("h")  # E: Incompatible types in assignment
+        await resolve("h", port=1)  # E: Unexpected keyword argument "port"
+        c.fetch.cache_clear(True)  # E: Too many arguments
     '''
 )
 

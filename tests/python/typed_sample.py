@@ -4,7 +4,8 @@ Checked by test_lru_typing.py (which also runs main()).
 """
 from __future__ import annotations
 
-from typing import Callable
+import asyncio
+from typing import Any, Awaitable, Callable, Coroutine
 
 from weakcache import CacheInfo, cache, lru_cache
 
@@ -54,7 +55,38 @@ def greet(name: str) -> str:
     return "hello " + name
 
 
+class Client:
+    @lru_cache(maxsize=64)
+    async def fetch(self, path: str, *, retries: int = 0) -> bytes:
+        await asyncio.sleep(0)
+        return path.encode() * (retries + 1)
+
+    @cache
+    async def status(self) -> int:
+        return 200
+
+
+@lru_cache
+async def resolve(host: str) -> list[str]:
+    return [host, "127.0.0.1"]
+
+
+async def use_async() -> None:
+    c = Client()
+    body: bytes = await c.fetch("/a", retries=1)
+    again: Coroutine[Any, Any, bytes] = c.fetch("/a", retries=1)
+    task: asyncio.Task[int] = asyncio.create_task(c.status())
+    pending: Awaitable[list[str]] = resolve("example.org")
+    fetch: Callable[[str], Awaitable[bytes]] = c.fetch
+    assert body == b"/a/a" and await again == body and await task == 200
+    assert await pending == ["example.org", "127.0.0.1"] and await fetch("/b") == b"/b"
+    assert c.fetch.cache_info().currsize == 2 and Client.status.cache_info().hits == 0
+    c.fetch.cache_clear()
+    resolve.cache_clear()
+
+
 def main() -> None:
+    asyncio.run(use_async())
     v = Vector(3.0, 4.0)
     w = Vector(1.0, 0.0)
 
