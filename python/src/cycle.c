@@ -38,6 +38,8 @@ typedef struct {
 static int cycle_visit(PyObject *obj, void *arg)
 {
     CycleSearch *s = arg;
+    if (obj == NULL)
+        return 0;   /* a traverse that does not use Py_VISIT */
     if (s->visits >= WC_CYCLE_VISITS)
         return 1;   /* out of budget: stop every traversal */
     s->visits++;

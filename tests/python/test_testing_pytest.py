@@ -174,14 +174,17 @@ def test_the_plugin_wakes_up_for_the_test_that_uses_it(pytester: pytest.Pytester
 # pytest-xdist and -p no:weakcache.testing
 # ---------------------------------------------------------------------------
 
-XDIST_SUITE = """
+# The start of every generated test module below: a class to leak, a list to leak it in.
+HEADER = """
 import pytest
 
 class Model:
     pass
 
 held = []
+"""
 
+XDIST_SUITE = HEADER + """
 @pytest.mark.parametrize("i", range(6))
 def test_clean(leak_tracker, i):
     leak_tracker.track(Model())
@@ -201,6 +204,12 @@ def test_marker_leak():
 """
 
 
+def assert_leaks(result: pytest.RunResult, passed: int, *leaking: str) -> None:
+    """``passed`` tests passed and each test named in ``leaking`` failed its leak check."""
+    result.assert_outcomes(passed=passed, errors=len(leaking))
+    result.stdout.fnmatch_lines_random(["*ERROR at teardown of %s*" % name for name in leaking])
+
+
 def test_xdist_clean_suite_passes(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_suite=XDIST_SUITE)
     result = pytester.runpytest_subprocess(*_plugin_args(), "-p", "no:cacheprovider", "-n", "2", "--strict-markers")
@@ -211,11 +220,9 @@ def test_xdist_clean_suite_passes(pytester: pytest.Pytester) -> None:
 def test_xdist_reports_leaks_and_fails(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_suite=XDIST_SUITE + XDIST_LEAKS)
     result = pytester.runpytest_subprocess(*_plugin_args(), "-p", "no:cacheprovider", "-n", "2", "--strict-markers")
-    result.assert_outcomes(passed=9, errors=2)
+    assert_leaks(result, 9, "test_fixture_leak", "test_marker_leak")
     assert result.ret == 1
     result.stdout.fnmatch_lines_random([
-        "*ERROR at teardown of test_fixture_leak*",
-        "*ERROR at teardown of test_marker_leak*",
         "LeakError: 1 object still alive after 3 gc.collect() passes: Model object*",
         "*path: module test_suite \u2192 .held (list) \u2192 Model object",
         "*(created during the test; no_leaks(Model))",
@@ -245,40 +252,49 @@ def test_disabled_with_p_no(pytester: pytest.Pytester) -> None:
 def test_marks_on_the_module_class_and_param_are_all_found(pytester: pytest.Pytester) -> None:
     # The guard is given at collection by reading marks: every place a mark can sit.
     pytester.makepyfile(
-        test_module_mark="""
-        import pytest
+        test_module_mark=HEADER + """
+pytestmark = pytest.mark.no_leaks(Model, strict=False)
 
-        class Model:
-            pass
+def test_module_level():
+    held.append(Model())
+""",
+        test_other_marks=HEADER + """
+@pytest.mark.no_leaks(Model, strict=False)
+class TestClass:
+    def test_class_level(self):
+        held.append(Model())
 
-        held = []
-        pytestmark = pytest.mark.no_leaks(Model, strict=False)
-
-        def test_module_level():
-            held.append(Model())
-        """,
-        test_other_marks="""
-        import pytest
-
-        class Model:
-            pass
-
-        held = []
-
-        @pytest.mark.no_leaks(Model, strict=False)
-        class TestClass:
-            def test_class_level(self):
-                held.append(Model())
-
-        @pytest.mark.parametrize("n", [0, pytest.param(1, marks=pytest.mark.no_leaks(Model, strict=False))])
-        def test_param_level(n):
-            held.extend(Model() for _ in range(n))
-        """,
+@pytest.mark.parametrize("n", [0, pytest.param(1, marks=pytest.mark.no_leaks(Model, strict=False))])
+def test_param_level(n):
+    held.extend(Model() for _ in range(n))
+""",
     )
-    result = run(pytester, "--strict-markers")
-    result.assert_outcomes(passed=4, errors=3)
+    assert_leaks(run(pytester, "--strict-markers"), 4, "test_module_level", "TestClass.test_class_level",
+                 "test_param_level[[]1[]]")
+
+
+def test_leak_tracker_requested_while_the_test_runs(pytester: pytest.Pytester) -> None:
+    # Its guard is set up last, yet the check still waits for every fixture's teardown.
+    pytester.makepyfile(
+        test_late=HEADER + """
+@pytest.fixture
+def model():
+    yield Model()
+
+def test_fixture_value_is_freed(request, model):
+    request.getfixturevalue("leak_tracker").track(model)
+
+def test_leak_is_reported(request):
+    held.append(request.getfixturevalue("leak_tracker").track(Model()))
+
+def test_failed_test_is_not_judged(request):
+    held.append(request.getfixturevalue("leak_tracker").track(Model()))
+    assert False
+"""
+    )
+    result = run(pytester)
+    result.assert_outcomes(passed=2, failed=1, errors=1)
     result.stdout.fnmatch_lines_random([
-        "*ERROR at teardown of test_module_level*",
-        "*ERROR at teardown of TestClass.test_class_level*",
-        "*ERROR at teardown of test_param_level[[]1[]]*",
+        "*ERROR at teardown of test_leak_is_reported*",
+        "*path: module test_late \u2192 .held (list) \u2192 Model object",
     ])

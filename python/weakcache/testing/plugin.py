@@ -185,7 +185,10 @@ def _release_pytest_state(item: pytest.Item, caplog: Optional[pytest.LogCaptureF
         funcargs.clear()
     if caplog is not None:
         for when in ("setup", "call", "teardown"):
-            del caplog.get_records(when)[:]
+            try:
+                del caplog.get_records(when)[:]
+            except KeyError:  # after the teardown: pytest has dropped them already
+                break
 
 
 def _read_marks(item: pytest.Item, state: _ItemState) -> None:
@@ -204,12 +207,51 @@ def _read_marks(item: pytest.Item, state: _ItemState) -> None:
     state.marks = list((kinds, strict) for strict, kinds in merged.items())
 
 
+def _finish(item: pytest.Item, tracker: LeakTracker, judge: bool, caplog: Optional[pytest.LogCaptureFixture]) -> None:
+    """Judge (or forget, if the test failed or tracked nothing) what the test tracked."""
+    __tracebackhide__ = True
+    if not judge or (tracker.pending == 0 and not tracker.watching):
+        tracker.reset()
+        return
+    _release_pytest_state(item, caplog)
+    del item, caplog
+    tracker.check()
+
+
+_LATE = pytest.StashKey[Tuple["LeakTracker", Optional[pytest.LogCaptureFixture]]]()
+
+
+class _LateCheck:
+    """The check of a test that asked for ``leak_tracker`` only while running.
+
+    Its guard was set up after the test's other fixtures, so it is torn down
+    before them: the check waits for the end of the teardown instead.
+    Registered the first time that happens.
+    """
+
+    @_wrapper
+    def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, None, None]:
+        __tracebackhide__ = True
+        try:
+            result = yield
+        finally:
+            late = item.stash.get(_LATE, None)
+            if late is not None:
+                del item.stash[_LATE]
+        if late is not None:
+            _finish(item, late[0], _state(item).judge, late[1])
+        return result
+
+
 @pytest.fixture
 def _weakcache_leak_guard(request: pytest.FixtureRequest) -> Generator[None, None, None]:
     """Runs the leak checks after every other function fixture is gone."""
     __tracebackhide__ = True
     _activate(request.config)  # also when leak_tracker is requested dynamically
     item = request.node
+    late = item.fixturenames[:1] != [_GUARD]  # requested by getfixturevalue() in the test
+    if late and not request.config.pluginmanager.has_plugin(_ACTIVE + ".late"):
+        request.config.pluginmanager.register(_LateCheck(), _ACTIVE + ".late")  # before the teardown starts
     state = _state(item)
     state.judge = True
     _read_marks(item, state)
@@ -222,14 +264,13 @@ def _weakcache_leak_guard(request: pytest.FixtureRequest) -> Generator[None, Non
         tracker, state.tracker = state.tracker, None
         state.marks = []
         judge = state.judge
+    del item, state
     if tracker is None:
         return
-    if not judge or (tracker.pending == 0 and not tracker.watching):
-        tracker.reset()
+    if late:
+        request.node.stash[_LATE] = (tracker, caplog)
         return
-    _release_pytest_state(item, caplog)
-    del item, state, caplog
-    tracker.check()
+    _finish(request.node, tracker, judge, caplog)
 
 
 @pytest.fixture
