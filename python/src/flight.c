@@ -63,6 +63,7 @@ typedef struct Flight {
     PyObject *exc;                /* the exception it raised */
     long pid;                     /* the process that recorded it (fork) */
     int done;
+    int nwaiters;                 /* callers in wait_for() (under the GIL) */
 } Flight;
 
 /* The flight this thread is waiting for (NULL: none). Read by other threads
@@ -107,6 +108,18 @@ static int waits_for_me(Flight *f, unsigned long me)
     return 0;
 }
 
+/* Once the flight is done and no caller waits for it any more, nobody
+ * reads its outcome again: drop it, so that a Flight that could not be
+ * unlinked (see lead()) keeps no result alive. The caller holds its own
+ * reference to the outcome, so nothing is freed here. */
+static void release_outcome(Flight *f)
+{
+    if (f->done && f->nwaiters == 0) {
+        Py_CLEAR(f->result);
+        Py_CLEAR(f->exc);
+    }
+}
+
 static PyObject *wait_for(PyObject *capsule, Flight *f, wcpy_compute_fn compute, void *ctx)
 {
     Flight *prev = waiting_on;   /* a signal handler may wait inside a wait */
@@ -114,6 +127,7 @@ static PyObject *wait_for(PyObject *capsule, Flight *f, wcpy_compute_fn compute,
 
     Py_INCREF(capsule);
     waiting_on = f;
+    f->nwaiters++;
     for (;;) {
         PyLockStatus st;
         Py_BEGIN_ALLOW_THREADS
@@ -125,17 +139,23 @@ static PyObject *wait_for(PyObject *capsule, Flight *f, wcpy_compute_fn compute,
             break;
         if (PyErr_CheckSignals() < 0) {      /* interrupted, and a handler raised */
             waiting_on = prev;
+            f->nwaiters--;
+            release_outcome(f);
             Py_DECREF(capsule);
             return NULL;
         }
     }
     waiting_on = prev;
+    f->nwaiters--;
     if (f->result != NULL) {
         r = Py_NewRef(f->result);
+        release_outcome(f);
     } else if (f->exc != NULL && PyErr_GivenExceptionMatches(f->exc, PyExc_Exception)) {
-        wc_error_raise(f->exc);
+        wc_error_raise(f->exc);   /* the raised exception holds it from here */
+        release_outcome(f);
         r = NULL;
     } else {
+        release_outcome(f);
         r = compute(ctx);   /* the leader was interrupted, not the key's computation */
     }
     Py_DECREF(capsule);
@@ -201,10 +221,14 @@ static PyObject *lead(PyObject *flights, PyObject *fkey, PyObject *capsule,
             f->exc = wc_error_take();
         }
     }
-    f->done = 1;
-    f->leader_waits = NULL;
     /* Unlink before waking the waiters. No exception is set here (ours is
-     * in f->exc). The lookup finds our own key object by identity. */
+     * in f->exc). The lookup may run the __eq__ of another key with the
+     * same hash, which may call the cache and wait: the flight is not
+     * marked done until after it, so that the wait-cycle check of such a
+     * call still sees this thread as the leader (else: a deadlock). If the
+     * unlink fails, the done flight stays in the dict; the next caller of
+     * its key removes it (wcpy_flight_call) and it holds no outcome once
+     * its waiters have taken it (release_outcome). */
     cur = PyDict_GetItemWithError(flights, fkey);
     if (cur == capsule) {
         if (PyDict_DelItem(flights, fkey) < 0)
@@ -212,16 +236,23 @@ static PyObject *lead(PyObject *flights, PyObject *fkey, PyObject *capsule,
     } else if (cur == NULL && PyErr_Occurred()) {
         PyErr_WriteUnraisable(fkey);
     }
+    f->done = 1;
+    f->leader_waits = NULL;
     PyThread_release_lock(f->lock);
-    if (result == NULL && f->exc != NULL)
-        wc_error_raise(f->exc);
+    if (result == NULL && f->exc != NULL) {
+        wc_error_raise(f->exc);   /* the raised exception holds it from here */
+    }
+    release_outcome(f);
     return result;
 }
 
-static int from_this_process(PyObject *capsule)
+/* Is the flight in `capsule` one to join? No if it was recorded by the
+ * parent of a fork (its leader does not exist here), or if it is done: a
+ * flight is unlinked before it is marked done, unless the unlink failed. */
+static int joinable(PyObject *capsule)
 {
     Flight *f = PyCapsule_GetPointer(capsule, FLIGHT_NAME);
-    return f == NULL || f->pid == current_pid();   /* a bad capsule fails in join() */
+    return f == NULL || (f->pid == current_pid() && !f->done);   /* a bad capsule fails in join() */
 }
 
 /* Wait for the flight in `capsule` (borrowed), or compute if that would
@@ -244,8 +275,8 @@ PyObject *wcpy_flight_call(PyObject *flights, PyObject *fkey, wcpy_compute_fn co
 
     Py_INCREF(flights);   /* a tp_clear of the wrapper may drop its reference */
     capsule = PyDict_GetItemWithError(flights, fkey);
-    if (capsule != NULL && !from_this_process(capsule)) {
-        /* Left by the parent of a fork: its leader does not exist here. */
+    if (capsule != NULL && !joinable(capsule)) {
+        /* Left by the parent of a fork, or a done flight whose unlink failed. */
         if (PyDict_DelItem(flights, fkey) < 0) {
             Py_DECREF(flights);
             return NULL;
