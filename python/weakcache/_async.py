@@ -28,8 +28,10 @@ import functools
 import inspect
 import sys
 import weakref
-from asyncio import AbstractEventLoop, CancelledError, Future, Task, current_task, get_running_loop
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:   # asyncio itself is imported by the first async wrapper only
+    from asyncio import AbstractEventLoop, Future, Task
 
 _MISSING = object()
 
@@ -165,6 +167,10 @@ def _drop_closed_loops(by_loop: dict[AbstractEventLoop, dict[Any, _Flight]]) -> 
 def _make_miss(func: Callable[..., Any], wrapper: Any) -> Callable[..., Any]:
     """The miss coroutine function of one wrapper, with its flight table:
     {loop: {(id(owner) or None, key): _Flight}}."""
+    # Imported here, not at the top: `import weakcache` (and the pytest
+    # plugin, in every test run) would otherwise pay for asyncio's import.
+    from asyncio import CancelledError, current_task, get_running_loop
+
     by_loop: dict[AbstractEventLoop, dict[Any, _Flight]] = {}
 
     async def compute(

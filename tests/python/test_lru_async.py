@@ -911,3 +911,21 @@ def test_eager_task_factory() -> None:
 
     run(main())
     assert gate.calls == 1
+
+
+def test_asyncio_is_imported_by_the_first_async_wrapper_only() -> None:
+    # `import weakcache` runs in every pytest session through the plugin:
+    # asyncio's import (~20 ms) is paid only by programs that cache async.
+    import subprocess
+
+    code = (
+        "import sys, weakcache\n"
+        "@weakcache.cache\n"
+        "def f(x): return x\n"
+        "f(1)\n"
+        "assert 'asyncio' not in sys.modules, 'imported by weakcache'\n"
+        "@weakcache.cache\n"
+        "async def g(x): return x\n"
+        "assert 'asyncio' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
