@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -138,11 +139,44 @@ def count_calls(suite: Path, extra: List[str]) -> Dict[str, int]:
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
+def count_instructions(suite: Path, extra: List[str]) -> int:
+    """Instructions of one whole pytest run under valgrind's callgrind (the
+    same on a loaded machine, unlike the times)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        done = subprocess.run(
+            ["valgrind", "--tool=callgrind", "--callgrind-out-file=%s/out" % tmp,
+             sys.executable, "-m", "pytest", *pytest_args(extra)], cwd=str(suite),
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if done.returncode != 0 or found is None:
+        raise SystemExit("callgrind run failed in %s: %s" % (suite, done.stderr[-2000:]))
+    return int(found.group(1))
+
+
+def callgrind(options: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        suite = make_suite(Path(tmp) / "plain", options.tests, False)
+        run_once(suite, [])   # bytecode caches
+        counts = {mode: count_instructions(suite, MODES[mode][1]) for mode in ("plugin", "no plugin")}
+    base = counts["no plugin"]
+    print("python %s, %d tests, instructions of the whole run (callgrind)" % (sys.version.split()[0], options.tests))
+    for mode, n in counts.items():
+        print("%-10s %16d  %.4f" % (mode, n, n / base))
+    print("plugin overhead: %.2f%% (%.0f instructions per test, start-up included)" % (
+        100.0 * (counts["plugin"] - base) / base, (counts["plugin"] - base) / options.tests))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tests", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--callgrind", action="store_true",
+                        help="count instructions of one run per mode instead of timing (needs valgrind; minutes)")
     options = parser.parse_args()
+    if options.callgrind:
+        callgrind(options)
+        return
     env_note = os.environ.get("PYTEST_ADDOPTS")
     if env_note:
         print("note: PYTEST_ADDOPTS=%r applies to every run" % env_note)
