@@ -2,12 +2,11 @@
 (typing.dataclass_transform): a good sample passes ``mypy --strict`` and
 runs; a sample with deliberate mistakes is rejected on exactly the faulty
 lines (the style of test_lru_typing.py)."""
-import re
 import subprocess
 import sys
 import textwrap
 
-from test_lru_typing import run_mypy
+from test_lru_typing import assert_mypy_errors, run_mypy
 
 GOOD_SAMPLE = textwrap.dedent(
     '''\
@@ -110,19 +109,4 @@ def test_good_sample_passes_mypy_strict_and_runs(tmp_path):
 
 
 def test_mypy_rejects_misuse(tmp_path):
-    bad = tmp_path / "bad_sample.py"
-    bad.write_text(BAD_SAMPLE)
-    proc = run_mypy(str(bad), tmp_path)
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    expected = {
-        n: line.split("# E: ", 1)[1]
-        for n, line in enumerate(BAD_SAMPLE.splitlines(), 1) if "# E: " in line
-    }
-    errors = {}
-    for line in proc.stdout.splitlines():
-        m = re.match(r".*bad_sample\.py:(\d+): error: (.*)", line)
-        if m:
-            errors.setdefault(int(m.group(1)), []).append(m.group(2))
-    assert set(errors) == set(expected), proc.stdout
-    for n, text in expected.items():
-        assert any(text in message for message in errors[n]), (n, text, errors[n])
+    assert_mypy_errors(BAD_SAMPLE, tmp_path)

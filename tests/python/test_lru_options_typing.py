@@ -1,11 +1,10 @@
 """Stubs for lru_cache/cache's keyword options and cache_stats(): a sample
 passes ``mypy --strict``, and misuse is reported on exactly the marked lines."""
-import re
 import subprocess
 import sys
 import textwrap
 
-from test_lru_typing import run_mypy
+from test_lru_typing import assert_mypy_errors, run_mypy
 
 SAMPLE = textwrap.dedent(
     '''\
@@ -77,17 +76,4 @@ def test_options_sample_passes_mypy_strict_and_runs(tmp_path):
 
 
 def test_mypy_rejects_misused_options(tmp_path):
-    bad = tmp_path / "bad_options.py"
-    bad.write_text(BAD)
-    proc = run_mypy(bad, tmp_path)
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    expected = {i: line.split("# E: ", 1)[1]
-                for i, line in enumerate(BAD.splitlines(), 1) if "# E: " in line}
-    errors = {}
-    for line in proc.stdout.splitlines():
-        m = re.match(r".*bad_options\.py:(\d+): error: (.*)", line)
-        if m:
-            errors.setdefault(int(m.group(1)), []).append(m.group(2))
-    assert set(errors) == set(expected), proc.stdout
-    for lineno, text in expected.items():
-        assert any(text in e for e in errors[lineno]), (lineno, errors[lineno])
+    assert_mypy_errors(BAD, tmp_path, "bad_options.py")

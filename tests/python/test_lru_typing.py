@@ -83,6 +83,27 @@ def run_mypy(target, tmp_path):
     return subprocess.run(cmd, cwd=str(tmp_path), capture_output=True, text=True, timeout=300)
 
 
+def assert_mypy_errors(source, tmp_path, name="bad_sample.py"):
+    """Run mypy --strict on `source`: every line marked "# E: <text>" must
+    have an error containing <text>, and no other line may have one."""
+    bad = tmp_path / name
+    bad.write_text(source)
+    proc = run_mypy(str(bad), tmp_path)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    expected = {
+        n: line.split("# E: ", 1)[1]
+        for n, line in enumerate(source.splitlines(), 1) if "# E: " in line
+    }
+    errors = {}
+    for line in proc.stdout.splitlines():
+        m = re.match(r".*%s:(\d+): error: (.*)" % re.escape(name), line)
+        if m:
+            errors.setdefault(int(m.group(1)), []).append(m.group(2))
+    assert set(errors) == set(expected), proc.stdout
+    for n, text in expected.items():
+        assert any(text in message for message in errors[n]), (n, text, errors[n])
+
+
 def test_typed_sample_passes_mypy_strict(tmp_path):
     proc = run_mypy(SAMPLE, tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -95,19 +116,4 @@ def test_typed_sample_runs():
 
 
 def test_mypy_rejects_misuse(tmp_path):
-    bad = tmp_path / "bad_sample.py"
-    bad.write_text(BAD_SAMPLE)
-    proc = run_mypy(str(bad), tmp_path)
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    expected = {}
-    for lineno, line in enumerate(BAD_SAMPLE.splitlines(), 1):
-        if "# E: " in line:
-            expected[lineno] = line.split("# E: ", 1)[1]
-    errors = {}
-    for line in proc.stdout.splitlines():
-        m = re.match(r".*bad_sample\.py:(\d+): error: (.*)", line)
-        if m:
-            errors.setdefault(int(m.group(1)), []).append(m.group(2))
-    assert set(errors) == set(expected), proc.stdout
-    for lineno, text in expected.items():
-        assert any(text in message for message in errors[lineno]), (lineno, text, errors[lineno])
+    assert_mypy_errors(BAD_SAMPLE, tmp_path)
