@@ -138,14 +138,12 @@ int wcpy_wrapper_store(Wrapper *self, PyObject *owner_obj, void *probe, Py_hash_
     PyObject *key;
     int r;
 
-    if (self->opts != NULL) {   /* weigher, then the clock: last Python calls before the put */
+    if (self->opts != NULL) {
         r = wcpy_options_weigh(self, result, &weight);
         if (r < 0)
             return -1;
         if (r > 0)
             return 0;   /* heavier than maxweight: returned, not stored */
-        if (wcpy_options_tick(self->opts) < 0)
-            return -1;
     }
     if (owner_obj != NULL) {
         rec = wcpy_owner_get_or_create(self->state->owners, owner_obj);
@@ -162,6 +160,12 @@ int wcpy_wrapper_store(Wrapper *self, PyObject *owner_obj, void *probe, Py_hash_
     key = wcpy_lru_probe_key(probe);
     if (key == NULL)
         return -1;
+    /* The clock is read last, after every call that may run Python code
+     * (weigher, owner record, warning), so the put's time is the put's. */
+    if (self->opts != NULL && wcpy_options_tick(self->opts) < 0) {
+        Py_DECREF(key);
+        return -1;
+    }
     r = wcpy_put(self->cache, rec != NULL ? &rec->owner : NULL, (uint64_t)hash, key, result,
                  weight);
     Py_DECREF(key);
