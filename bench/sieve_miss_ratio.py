@@ -36,8 +36,8 @@ def wc_miss(sim, policy, cap, path):
     with open(path, "rb") as f:
         out = subprocess.run([sim, policy, str(cap)], stdin=f, check=True,
                              capture_output=True, text=True).stdout.split()
-    if int(out[3]) != 0:
-        sys.exit(f"noexpand in wc_trace_sim {policy} {cap}")
+    if int(out[3]) > 128:   # the index's longest probe run: hashes collide
+        sys.exit(f"probe run of {out[3]} slots in wc_trace_sim {policy} {cap}")
     return float(out[2])
 
 

@@ -72,7 +72,9 @@ extern "C" {
 WC_API const char *wc_version(void);
 /* WC_VERSION_NUMBER of the library actually linked. */
 WC_API unsigned wc_version_number(void);
-/* The uthash version the library was compiled with, e.g. "2.3.0". */
+/* Deprecated, kept for source and binary compatibility: the library was
+ * built on uthash in its first versions and has its own index now;
+ * returns "none". */
 WC_API const char *wc_uthash_version(void);
 
 /* ------------------------------------------------------------------ */
@@ -116,12 +118,12 @@ WC_API int wc_callback_error(void);
 /* Allocator hooks                                                     */
 /* ------------------------------------------------------------------ */
 
-/* Every byte the library allocates, uthash's tables included, goes through
+/* Every byte the library allocates, the index included, goes through
  * these hooks. `free` receives the size that was requested for the block, for
  * allocators that want it (pool and arena allocators); it is never called
  * with NULL. Hooks must not call into the cache. There is no realloc hook:
- * the library never grows a block in place (uthash allocates a new bucket
- * array when it doubles). On a thread-safe cache the hooks are called with
+ * the library never grows a block in place (the index allocates a new slot
+ * array when it grows or shrinks). On a thread-safe cache the hooks are called with
  * the cache's lock held, from whichever thread makes the call. */
 typedef struct wc_allocator {
     void *(*malloc)(void *ctx, size_t size);
@@ -556,11 +558,16 @@ typedef struct wc_stats {
     uint64_t weight;                      /* current total weight */
     size_t max_entries;
     uint64_t max_weight;
-    /* How often the hash index gave up growing its bucket array (uthash's
-     * "ineffective expansion" rule): 0 unless many distinct keys have equal
-     * 64-bit caller hashes (a broken hash function). Lookups get slower as
-     * the cache grows once it is non-zero. */
+    /* Deprecated, always 0: how often the uthash index of the first
+     * versions gave up growing. The index has no such rule; see longest_probe. */
     uint64_t noexpand;
+    /* The longest probe run an insert has needed since the index last
+     * changed size (a high-water mark, in slots; 1 = found its home slot
+     * free). With hashes that spread, it stays within a few dozen at any
+     * size; a value in the hundreds or more means many distinct keys share
+     * their 64-bit caller hash (a broken hash function), and lookups of
+     * those keys walk that far. */
+    uint64_t longest_probe;
 } wc_stats;
 
 /* Fill *out with the cache's counters. wc_stats may grow in later versions

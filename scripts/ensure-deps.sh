@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build needs, if they are missing:
-# uthash-dev (the index), check (C tests), pkg-config, valgrind, cmake, ninja.
+# uthash-dev (wc_bench's baseline), check (C tests), pkg-config, valgrind, cmake, ninja.
 set -euo pipefail
 need=()
 [ -f /usr/include/uthash.h ] || need+=(uthash-dev)

@@ -1,59 +1,62 @@
 /*
- * cache.c - the cache: uthash index, LRU or SIEVE order, owner groups,
- * expiry, locking.
+ * cache.c - the cache: open-addressing index, LRU or SIEVE order, owner
+ * groups, expiry, locking.
  *
  * DATA STRUCTURE
  * ==============
- * A cache is one uthash table of entries. Each entry is identified by
- * (owner, key):
+ * A cache is an index of entries plus two kinds of lists. Each entry is
+ * identified by (owner, key):
  *
  *     wc_cache                       wc_owner (caller's storage)
  *     +-----------+                  +------------------------+
- *     | head -----+--> sentinel      | wc__first: group ------+--> entries of this
- *     | sentinel  |    (in table,    |   cache, owner, list   |    owner in cache A
- *     | counters  |     never found) |   next ----------------+--> overflow group:
- *     +-----------+                  | lock (atomic byte)     |    cache B, list, ...
- *                                    +------------------------+
+ *     | slots ----+--> index         | wc__first: group ------+--> entries of this
+ *     | sentinel  |    (2^k slots)   |   cache, owner, list   |    owner in cache A
+ *     | tail      |                  |   next ----------------+--> overflow group:
+ *     | counters  |                  | lock (atomic byte)     |    cache B, list, ...
+ *     +-----------+                  +------------------------+
  *
- *   uthash table: buckets -> chains of entries (hh.hh_next / hh.hh_prev)
- *   order list:   uthash's own application-order list (hh.prev / hh.next):
- *                 sentinel <-> oldest <-> ... <-> newest (= tbl->tail).
- *                 LRU: recency order (a hit moves the entry to the tail).
- *                 SIEVE: insertion order (hits move nothing).
- *   owner list:   each group has a circular list of its entries (olink); the
- *                 group's own `entries` node is the list's sentinel.
+ *   index:      2^k slots of 16 bytes {64-bit hash, entry *}, linear probing,
+ *               at most 3/4 full, no tombstones (see below).
+ *   order list: sentinel <-> oldest <-> ... <-> newest (= cache->tail),
+ *               through prev/next; the sentinel lives in the cache and is
+ *               in no index slot.
+ *               LRU: recency order (a hit moves the entry to the tail).
+ *               SIEVE: insertion order (hits move nothing).
+ *   owner list: each group has a circular list of its entries (olink); the
+ *               group's own `entries` node is the list's sentinel.
  *
- * An entry is one allocation of 80 bytes (64 when unowned, no olink; 8 more
- * with a ttl, for the deadline at the end): the 56-byte UT_hash_handle, the
- * value pointer and the owner-list link. Nothing else, because three fields
- * of the handle are put to work:
+ * An entry is one allocation of 64 bytes (48 when unowned, no olink; 8 more
+ * with a ttl, for the deadline at the end): key, value, owner, the high half
+ * of its hash (hhi), a word with the weight (low 31 bits, hence
+ * WC_WEIGHT_MAX) and SIEVE's visited bit (top bit), the order links and the
+ * owner-list link. A hit reads the first 32 bytes only.
  *
- *  - hh.prev/hh.next, uthash's insertion-order list, is the order list. An
- *    LRU hit moves the entry to the tail by relinking it (lru_touch), not by
- *    delete + re-add as uthash's LRU example does; new entries are appended
- *    at the tail by HASH_ADD itself, so the oldest entry is sentinel.next.
- *  - hh.tbl is read by uthash only through the head element (and through the
- *    element being added, inside HASH_ADD). The head is always the sentinel,
- *    which lives inside the cache and is never deleted, so in every other
- *    entry hh.tbl is free once HASH_ADD returns: it holds the entry's owner
- *    (the wc_owner *, NULL for unowned entries). The sentinel's hh.tbl is the
- *    real table, which can never equal an owner's address, so the sentinel
- *    never matches a lookup. The uthash version is checked at configure time
- *    and again at compile time below.
- *  - hh.keylen is unused with caller-supplied hashes: its low 31 bits hold
- *    the weight (hence WC_WEIGHT_MAX), its top bit SIEVE's visited bit.
+ * The index is the layout of CPython's dict and of most modern tables,
+ * rather than uthash's chains (which the core used until issue 9): a lookup
+ * reads one dense array, where the hash of up to four neighbours shares a
+ * cache line, and then the one entry whose full 64-bit hash matches; a
+ * chained table reads a bucket, then each entry of the chain. Slot i holds
+ * an entry whose home slot (hash >> shift: the top k bits) is i or before
+ * it in the same run of occupied slots, so a lookup walks from the home
+ * slot to the first empty one. Removal shifts back the entries after the
+ * gap whose run crossed it (index_remove), so runs stay as short as if the
+ * removed entry had never been there, and no slot is ever a tombstone. The
+ * index doubles when a put would make it more than 3/4 full, and halves
+ * (in leave(), best effort) when it is less than 1/8 full; both rehash from
+ * the slots' stored hashes without touching an entry. An entry finds its
+ * own slot from hhi (its home) and its address: unlinking needs no lookup.
  *
- * A hit therefore never touches owner groups: the lookup compares hh.hashv
- * and hh.tbl (the owner) and the key; the hash is mixed with the owner's
- * address (mix_hash). Groups are resolved only where entries are linked
- * into or out of an owner: a put finds or creates the (owner, cache) group
- * by walking the owner's group list; an unlink sees from the entry's olink
- * neighbours whether the group's list became empty (both neighbours are then
- * the group's sentinel node, and container_of gives the group) and frees the
- * group without a walk of the cache. Owners are embedded by the caller (no
- * allocation); the first group is inside wc_owner, further groups (the same
- * owner in more caches) are allocated from the cache's allocator and freed
- * as soon as they are empty.
+ * A hit therefore never touches owner groups: the lookup compares the
+ * slot's hash, then the entry's owner and key; the hash is mixed with the
+ * owner's address (mix_hash). Groups are resolved only where entries are
+ * linked into or out of an owner: a put finds or creates the (owner, cache)
+ * group by walking the owner's group list; an unlink sees from the entry's
+ * olink neighbours whether the group's list became empty (both neighbours
+ * are then the group's sentinel node, and container_of gives the group) and
+ * frees the group without a walk of the cache. Owners are embedded by the
+ * caller (no allocation); the first group is inside wc_owner, further
+ * groups (the same owner in more caches) are allocated from the cache's
+ * allocator and freed as soon as they are empty.
  *
  * SIEVE keeps a hand (cache->hand): the next eviction candidate, NULL meaning
  * the oldest entry. Eviction walks from the hand towards newer entries,
@@ -61,7 +64,8 @@
  * on its newer neighbour (wrapping to the oldest at the end). Unlinking the
  * hand's entry moves the hand to its newer neighbour.
  *
- * Costs: get/put/remove are one bucket walk; owner release and
+ * Costs: get/put/remove walk one probe run (about 2.5 slots on average at
+ * the highest load, wc_stats.longest_probe at worst); owner release and
  * wc_cache_clear_owner walk only that owner's list; LRU eviction takes
  * sentinel.next, SIEVE eviction clears at most one pass of visited bits.
  *
@@ -73,13 +77,13 @@
  * means not closing: wc_cache_free at depth 0 never returns with the cache
  * alive). On a cache that is not thread-safe one test of the flags and
  * depth decides; a thread-safe cache takes its lock first and tests under
- * it. The fast path mixes the hash once, walks the chain comparing hashv,
- * owner and key pointers, and on a hit sets the visited bit (SIEVE) or
+ * it. The fast path mixes the hash once, walks the probe run comparing the
+ * slots' hashes, then owner and key pointers, and on a hit sets the visited bit (SIEVE) or
  * relinks (LRU) and counts it; a miss is counted too. It unlinks nothing,
  * so there is nothing to drain, and it calls no user callback itself:
  *  - an entry that needs the user's `equal` (keys not identical) hands over
  *    to the general path (enter, lookup with the restart rule, leave), which
- *    walks the chain again from the start;
+ *    walks the probe run again from the start;
  *  - retain_value on a hit: the call is entered (depth 1) just before the
  *    callback and leaves through leave(), as rule 5 requires;
  *  - the bytes layer's `equal` is its own memcmp, which never re-enters: the
@@ -95,19 +99,21 @@
  * wc_take (WC_EBUSY). Rules:
  *
  * 1. The structure is consistent before every callback. Lookups call `equal`
- *    only between chain steps, with nothing half-linked.
+ *    only between probe steps, with nothing half-linked.
  * 2. Releases are deferred. Removing an entry (entry_unlink) takes it out of
- *    the table, the order list and its group at once, updates the counters,
- *    and appends it to the cache's graveyard (linked through hh.next;
- *    hh.hashv records cause, size and which pointers to keep). Keys, values
+ *    the index, the order list and its group at once, updates the counters,
+ *    and appends it to the cache's graveyard (linked through next;
+ *    hhi records cause, size and which pointers to keep). Keys, values
  *    and entry memory are released only by the outermost API call on this
  *    cache, in leave(), after its own work is done; nested calls (made from
  *    callbacks) only append. So a key that `equal` is looking at stays valid
  *    even if the callback removes its entry, and free_* callbacks always see
  *    a consistent cache.
  * 3. Adding or removing an entry bumps cache->version. A lookup compares the
- *    version before and after each `equal` call; if it moved, the chain it was
- *    walking may be gone, so it starts again. After WC_MAX_RESTARTS it reports
+ *    version before and after each `equal` call; if it moved, the run it was
+ *    walking may be gone (removals shift slots back, adds may double the
+ *    index), so it starts again. The index shrinks only in the outermost
+ *    leave(), when no lookup is in progress. After WC_MAX_RESTARTS it reports
  *    WC_ECHANGED. An LRU hit only relinks the order list, which lookups never
  *    walk, so it bumps cache->moves instead: a callback may hit the cache
  *    without making the lookup that called it start over. Iterators walk the
@@ -177,20 +183,8 @@
 #include <sched.h>
 #endif
 
-/* The uthash version: CMake reads UTHASH_VERSION from uthash.h, refuses
- * anything but 2.3.x at configure time and passes the numbers here. The
- * hh.tbl reuse above is verified against 2.3.x, the version that introduced
- * HASH_NONFATAL_OOM's rollback. */
-#if !defined(UTHASH_VERSION)
-#error "uthash.h did not define UTHASH_VERSION"
-#endif
-#if !defined(WC_UTHASH_VERSION_MAJOR) || !defined(WC_UTHASH_VERSION_MINOR)
-#error "build with CMake, or define WC_UTHASH_VERSION_MAJOR/MINOR to the version in uthash.h"
-#endif
-#if WC_UTHASH_VERSION_MAJOR != 2 || WC_UTHASH_VERSION_MINOR != 3
-#error "weakcache is verified against uthash 2.3.x only"
-#endif
-_Static_assert(offsetof(wc__entry, hh) == 0, "hh must be the first member");
+_Static_assert(offsetof(wc__entry, hhi) + 2 * sizeof(uint32_t) <= 32,
+               "the fields a hit reads must stay in the first 32 bytes");
 _Static_assert(sizeof(atomic_uchar) == 1 && ATOMIC_CHAR_LOCK_FREE == 2,
                "wc_owner's lock byte must be a lock-free atomic byte");
 
@@ -213,23 +207,18 @@ _Static_assert(sizeof(atomic_uchar) == 1 && ATOMIC_CHAR_LOCK_FREE == 2,
 #define WC__UNLIKELY(x) (x)
 #endif
 
-/* hh.hashv of a graveyard entry: cause in the low byte, then flags */
+/* hhi of a graveyard entry: cause in the low byte, then flags */
 #define GRAVE_OWNED 0x100u      /* the block has an olink */
 #define GRAVE_KEEP_KEY 0x200u   /* do not release the key (rule 7) */
 #define GRAVE_KEEP_VALUE 0x400u /* do not release the value (rule 7) */
 
-#define VISITED 0x80000000u     /* hh.keylen: SIEVE's visited bit */
-#define WEIGHT(e) ((e)->hh.keylen & WC_WEIGHT_MAX)
+#define VISITED 0x80000000u     /* bits: SIEVE's visited bit */
+#define WEIGHT(e) ((e)->bits & WC_WEIGHT_MAX)
 
 #define container_of(ptr, type, member) \
     ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
 static WC__TLS int tls_callback_error;
-
-static wc_owner *entry_owner(const wc__entry *e)
-{
-    return (wc_owner *)(void *)e->hh.tbl;
-}
 
 static size_t entry_size(const wc_cache *cache, int owned)
 {
@@ -240,7 +229,7 @@ static size_t entry_size(const wc_cache *cache, int owned)
 /* The deadline of an entry of a ttl cache: the last 8 bytes. */
 static uint64_t *entry_deadline(wc__entry *e)
 {
-    return (uint64_t *)(void *)((char *)e + (e->hh.tbl != NULL
+    return (uint64_t *)(void *)((char *)e + (e->owner != NULL
                                              ? WC__OWNED_SIZE : WC__UNOWNED_SIZE));
 }
 
@@ -248,13 +237,12 @@ static uint64_t *entry_deadline(wc__entry *e)
 /* Hashing                                                             */
 /* ------------------------------------------------------------------ */
 
-/* The 32-bit hashv of (owner, key). Each input goes through its own
- * bijection before they are combined, so that the combination cannot
- * cancel: XOR-ing raw inputs (h ^ addr) makes distinct pairs collide exactly
- * whenever h1 ^ h2 == a1 ^ a2, which small ints and aligned addresses do
- * all the time, and keys whose full 32-bit hashv collide are never split by
- * uthash's doublings (it then stops expanding for good, see
- * uthash_noexpand_fyi).
+/* The 64-bit hash of (owner, key) that the index stores. Each input goes
+ * through its own bijection before they are combined, so that the
+ * combination cannot cancel: XOR-ing raw inputs (h ^ addr) makes distinct
+ * pairs collide exactly whenever h1 ^ h2 == a1 ^ a2, which small ints and
+ * aligned addresses do all the time (issue 9: with uthash such pairs froze
+ * the table; with open addressing they would pile up in one probe run).
  *  - the key hash and the owner address are each multiplied by an odd
  *    constant (a bijection on 64 bits: distinct inputs stay distinct), with
  *    different constants, and XOR-ed: a collision now needs two unrelated
@@ -262,18 +250,126 @@ static uint64_t *entry_deadline(wc__entry *e)
  *    2^-60 per pair; unowned entries use address 0);
  *  - x ^ x >> 32 folds the high half, which the products fill from every
  *    input bit, into the low half, and a last multiply (Fibonacci hashing)
- *    spreads it: uthash gets the high 32 bits, which depend on every input
- *    bit, and takes bucket indexes from their low bits.
+ *    spreads it upwards: the index takes its home slot from the top bits,
+ *    which depend on every input bit.
  * Three multiplies, two of them independent: about ten instructions on a
  * hit (the hit path computes it once; the general path reuses it). tests/c/
  * test_hash.c checks the structured inputs this has to survive (small ints,
  * negative ints, integral floats, address hashes, many owners). */
-static inline uint32_t mix_hash(uint64_t h, const void *owner)
+static inline uint64_t mix_hash(uint64_t h, const void *owner)
 {
     uint64_t x = h * 0x94D049BB133111EBull ^
                  (uint64_t)(uintptr_t)owner * 0xBF58476D1CE4E5B9ull;
     x ^= x >> 32;
-    return (uint32_t)((x * 0x9E3779B97F4A7C15ull) >> 32);
+    return x * 0x9E3779B97F4A7C15ull;
+}
+
+/* ------------------------------------------------------------------ */
+/* The index                                                           */
+/* ------------------------------------------------------------------ */
+
+#define INDEX_MIN_SLOTS 8u
+#define INDEX_MAX_BITS 32u   /* home slots come from the hash's high half */
+
+static inline size_t home_slot(const wc_cache *cache, uint64_t hash)
+{
+    return (size_t)(hash >> cache->shift);
+}
+
+/* The entry's home slot, from the high half of its hash kept in the entry
+ * (shift >= 32, so the low half never matters). */
+static inline size_t entry_home(const wc_cache *cache, const wc__entry *e)
+{
+    return (size_t)((uint64_t)e->hhi << 32 >> cache->shift);
+}
+
+static size_t index_bytes(size_t slots) { return slots * sizeof(wc__slot); }
+
+/* Put e (hash `hash`) in the first free slot from its home; records the
+ * probe length. The caller made sure there is room (load <= 3/4). */
+static void index_insert(wc_cache *cache, uint64_t hash, wc__entry *e)
+{
+    size_t i = home_slot(cache, hash);
+    unsigned probe = 1;
+    while (cache->slots[i].entry != NULL) {
+        i = (i + 1) & cache->mask;
+        probe++;
+    }
+    cache->slots[i].hash = hash;
+    cache->slots[i].entry = e;
+    if (probe > cache->longest_probe)
+        cache->longest_probe = probe;
+}
+
+/* Move every entry into a new array of 2^bits slots. Fails (WC_ENOMEM,
+ * nothing changed) only if the allocation does. */
+static int index_resize(wc_cache *cache, unsigned bits)
+{
+    size_t n = (size_t)1 << bits, old_n, i;
+    wc__slot *old = cache->slots;
+    wc__slot *slots = wc__malloc(cache, index_bytes(n));
+    if (slots == NULL)
+        return WC_ENOMEM;
+    memset(slots, 0, index_bytes(n));
+    old_n = old != NULL ? cache->mask + 1 : 0;
+    cache->slots = slots;
+    cache->mask = n - 1;
+    cache->shift = 64u - bits;
+    cache->longest_probe = 0;
+    for (i = 0; i < old_n; i++)
+        if (old[i].entry != NULL)
+            index_insert(cache, old[i].hash, old[i].entry);
+    if (old != NULL)
+        wc__free(cache, old, index_bytes(old_n));
+    return WC_OK;
+}
+
+static unsigned index_bits(const wc_cache *cache) { return 64u - cache->shift; }
+
+/* Room for one more entry: grow (double) at 3/4 full. */
+static int index_reserve(wc_cache *cache)
+{
+    size_t n = cache->mask + 1;
+    if (cache->size + 1 <= n - n / 4)
+        return WC_OK;
+    if (index_bits(cache) >= INDEX_MAX_BITS)
+        return WC_ENOMEM;   /* 2^32 slots: the index cannot grow further */
+    return index_resize(cache, index_bits(cache) + 1);
+}
+
+/* After removals: halve while the index is less than 1/8 full, down to a
+ * load of at least 3/16, so that growing again takes many puts. Best
+ * effort: if the allocation fails the index stays as it is. */
+static void index_shrink(wc_cache *cache)
+{
+    unsigned bits = index_bits(cache);
+    if (cache->size >= ((cache->mask + 1) >> 3) || cache->mask + 1 <= INDEX_MIN_SLOTS)
+        return;
+    while (bits > 3u && cache->size < (((size_t)1 << bits) >> 3))
+        bits--;
+    (void)index_resize(cache, bits);
+}
+
+/* Take e out of the index: find its slot from its home, then close the
+ * gap by moving back the entries after it whose probe run crossed it
+ * (backward-shift deletion: no tombstones, runs stay as short as if the
+ * entry had never been there). */
+static void index_remove(wc_cache *cache, const wc__entry *e)
+{
+    wc__slot *slots = cache->slots;
+    size_t mask = cache->mask;
+    size_t i = entry_home(cache, e), j;
+    while (slots[i].entry != e)
+        i = (i + 1) & mask;
+    for (j = (i + 1) & mask; slots[j].entry != NULL; j = (j + 1) & mask) {
+        size_t home = home_slot(cache, slots[j].hash);
+        /* slot j may move to the gap at i if its home is not in (i, j] */
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            slots[i] = slots[j];
+            i = j;
+        }
+    }
+    slots[i].entry = NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -538,13 +634,17 @@ static void cache_destroy(wc_cache *cache);
 static void entry_unlink(wc_cache *cache, wc__entry *e, wc_evict_cause cause,
                          unsigned keep)
 {
-    wc__entry *head = cache->head;
     unsigned owned = 0;
 
     if (cache->hand == e)
-        cache->hand = e->hh.next;
-    HASH_DELETE(hh, head, e);   /* never the head: the sentinel stays */
-    if (e->hh.tbl != NULL) {
+        cache->hand = e->next;
+    index_remove(cache, e);
+    e->prev->next = e->next;   /* prev is never NULL: the sentinel is first */
+    if (e->next != NULL)
+        e->next->prev = e->prev;
+    else
+        cache->tail = e->prev;
+    if (e->owner != NULL) {
         struct wc__link *prev = e->olink.prev, *next = e->olink.next;
         owned = GRAVE_OWNED;
         prev->next = next;
@@ -557,11 +657,11 @@ static void entry_unlink(wc_cache *cache, wc__entry *e, wc_evict_cause cause,
     cache->evictions[cause]++;
     cache->version++;
 
-    e->hh.tbl = NULL;
-    e->hh.hashv = (unsigned)cause | owned | keep;
-    e->hh.next = NULL;
+    e->owner = NULL;
+    e->hhi = (unsigned)cause | owned | keep;
+    e->next = NULL;
     if (cache->grave_tail != NULL)
-        cache->grave_tail->hh.next = e;
+        cache->grave_tail->next = e;
     else
         cache->grave_head = e;
     cache->grave_tail = e;
@@ -569,15 +669,15 @@ static void entry_unlink(wc_cache *cache, wc__entry *e, wc_evict_cause cause,
 
 static size_t grave_size(const wc_cache *cache, const wc__entry *e)
 {
-    return entry_size(cache, (e->hh.hashv & GRAVE_OWNED) != 0);
+    return entry_size(cache, (e->hhi & GRAVE_OWNED) != 0);
 }
 
 /* Release one graveyard entry: listener, then key, value, memory. */
 static void entry_release(wc_cache *cache, wc__entry *e)
 {
-    unsigned flags = e->hh.hashv;
+    unsigned flags = e->hhi;
     wc_evict_cause cause = (wc_evict_cause)(flags & 0xffu);
-    void *key = (void *)(uintptr_t)e->hh.key;
+    void *key = e->key;
     void *value = e->value;
     uint32_t weight = WEIGHT(e);
 
@@ -606,7 +706,7 @@ static int drain(wc_cache *cache, wc__entry *mine)
     for (;;) {
         while (cache->grave_head != NULL) {
             wc__entry *e = cache->grave_head;
-            cache->grave_head = e->hh.next;
+            cache->grave_head = e->next;
             if (cache->grave_head == NULL)
                 cache->grave_tail = NULL;
             if (e == mine)
@@ -640,10 +740,12 @@ static int leave_ex(wc_cache *cache, wc__entry *mine)
     if (cache->grave_head != NULL)
         dropped = drain(cache, mine);
     cache->depth = 0;
-    if (cache->free_pending)
+    if (cache->free_pending) {
         cache_destroy(cache);   /* unlocks; the cache is gone */
-    else
+    } else {
+        index_shrink(cache);
         cache_unlock(cache);
+    }
     return dropped;
 }
 
@@ -653,39 +755,39 @@ static void leave(wc_cache *cache) { (void)leave_ex(cache, NULL); }
 /* Lookup, order, expiry                                               */
 /* ------------------------------------------------------------------ */
 
-/* Find (owner, key) with hashv. Returns 1 with *found set, 0 if absent, or
- * an error. May call ops->equal; see rule 3. */
-static int lookup(wc_cache *cache, const wc_owner *owner, uint32_t hashv,
+/* Find (owner, key) with hash (mixed). Returns 1 with *found set, 0 if
+ * absent, or an error. May call ops->equal; see rule 3. */
+static int lookup(wc_cache *cache, const wc_owner *owner, uint64_t hash,
                   const void *key, wc__entry **found)
 {
     unsigned restarts;
     for (restarts = 0; restarts <= WC_MAX_RESTARTS; restarts++) {
-        UT_hash_table *tbl = cache->head->hh.tbl;
-        UT_hash_handle *hh = tbl->buckets[hashv & (tbl->num_buckets - 1u)].hh_head;
+        size_t i = home_slot(cache, hash);
         int changed = 0;
-        for (; hh != NULL; hh = hh->hh_next) {
+        wc__entry *e;
+        for (; (e = cache->slots[i].entry) != NULL; i = (i + 1) & cache->mask) {
             uint64_t version;
             int eq;
-            if (hh->hashv != hashv || (const void *)hh->tbl != (const void *)owner)
+            if (cache->slots[i].hash != hash || e->owner != owner)
                 continue;
-            if (hh->key == key) {
-                *found = (wc__entry *)(void *)hh;
+            if (e->key == key) {
+                *found = e;
                 return 1;
             }
             if (cache->ops.equal == NULL)
                 continue;   /* no callback: keys are equal only if identical */
             version = cache->version;
-            eq = cache->ops.equal(cache->ctx, hh->key, key);
+            eq = cache->ops.equal(cache->ctx, e->key, key);
             if (eq < 0) {
                 tls_callback_error = eq;
                 return WC_ECALLBACK;
             }
             if (cache->version != version) {
-                changed = 1;
+                changed = 1;   /* the slots may have moved (rule 3) */
                 break;
             }
             if (eq > 0) {
-                *found = (wc__entry *)(void *)hh;
+                *found = e;
                 return 1;
             }
         }
@@ -695,30 +797,27 @@ static int lookup(wc_cache *cache, const wc_owner *owner, uint32_t hashv,
     return WC_ECHANGED;
 }
 
+/* Append e to the order list (the newest entry). */
+static void order_append(wc_cache *cache, wc__entry *e)
+{
+    e->prev = cache->tail;
+    e->next = NULL;
+    cache->tail->next = e;
+    cache->tail = e;
+}
+
 /* Make e the most recently used entry (LRU). */
 static inline void lru_touch(wc_cache *cache, wc__entry *e)
 {
-    UT_hash_table *tbl = cache->sentinel.hh.tbl;   /* = cache->head->hh.tbl */
     wc__entry *prev, *next;
-    if (tbl->tail == &e->hh)
+    if (cache->tail == e)
         return;
-    prev = e->hh.prev;   /* never NULL: the sentinel is first */
-    next = e->hh.next;   /* never NULL: e is not the tail */
-    prev->hh.next = next;
-    next->hh.prev = prev;
-    e->hh.prev = (wc__entry *)(void *)tbl->tail;   /* hho is 0: handle = element */
-    e->hh.next = NULL;
-    tbl->tail->next = e;
-    tbl->tail = &e->hh;
+    prev = e->prev;   /* never NULL: the sentinel is first */
+    next = e->next;   /* never NULL: e is not the tail */
+    prev->next = next;
+    next->prev = prev;
+    order_append(cache, e);
     cache->moves++;
-}
-
-/* Copy the table's bucket array and mask into the cache (hit path). */
-static void index_refresh(wc_cache *cache)
-{
-    const UT_hash_table *tbl = cache->sentinel.hh.tbl;
-    cache->buckets = tbl->buckets;
-    cache->bucket_mask = tbl->num_buckets - 1u;
 }
 
 /* The cache's time: the highest value its clock has returned. */
@@ -739,7 +838,7 @@ static int expired(wc__entry *e, uint64_t now)
 static void expire_oldest(wc_cache *cache, uint64_t now)
 {
     wc__entry *e;
-    while ((e = cache->sentinel.hh.next) != NULL && expired(e, now))
+    while ((e = cache->sentinel.next) != NULL && expired(e, now))
         entry_unlink(cache, e, WC_EVICT_EXPIRED, 0);
 }
 
@@ -764,16 +863,16 @@ static wc__entry *sieve_victim(wc_cache *cache, const wc__entry *keep)
         return NULL;
     for (;;) {
         if (e == NULL)
-            e = cache->sentinel.hh.next;   /* wrap to the oldest */
+            e = cache->sentinel.next;   /* wrap to the oldest */
         if (e == keep) {
-            e = e->hh.next;
-        } else if (e->hh.keylen & VISITED) {
-            e->hh.keylen &= ~VISITED;
-            e = e->hh.next;
+            e = e->next;
+        } else if (e->bits & VISITED) {
+            e->bits &= ~VISITED;
+            e = e->next;
         } else {
             /* the hand goes to the newer neighbour; not to the entry this
              * put is adding, which SIEVE inserts after the eviction */
-            cache->hand = e->hh.next != keep ? e->hh.next : NULL;
+            cache->hand = e->next != keep ? e->next : NULL;
             return e;
         }
     }
@@ -788,13 +887,13 @@ static void evict_to_limits(wc_cache *cache, const wc__entry *keep, uint64_t now
         if (cache->flags & WC__F_SIEVE) {
             victim = sieve_victim(cache, keep);
         } else {
-            victim = cache->sentinel.hh.next;
+            victim = cache->sentinel.next;
             if (victim == keep && victim != NULL)
-                victim = victim->hh.next;
+                victim = victim->next;
             if (victim != NULL && (cache->flags & WC__F_TTL)) {
                 wc__entry *e = victim;
                 int i;
-                for (i = 0; i < WC_EXPIRY_SCAN && e != NULL; i++, e = e->hh.next) {
+                for (i = 0; i < WC_EXPIRY_SCAN && e != NULL; i++, e = e->next) {
                     if (e != keep && expired(e, now)) {
                         victim = e;
                         cause = WC_EVICT_EXPIRED;
@@ -853,7 +952,6 @@ int wc__cache_new(const wc_config *config, wc_cache **out)
 {
     const wc_allocator *alloc;
     wc_cache *cache;
-    wc__entry *head = NULL;
 
     alloc = config->allocator != NULL ? config->allocator : &wc__default_allocator;
     if (alloc->malloc == NULL || alloc->free == NULL)
@@ -905,9 +1003,8 @@ int wc__cache_new(const wc_config *config, wc_cache **out)
     }
 #endif
 
-    /* Adding the sentinel creates the table; it stays the head for good. */
-    HASH_ADD_KEYPTR_BYHASHVALUE(hh, head, NULL, 0, 0, &cache->sentinel);
-    if (head == NULL || cache->sentinel.hh.tbl == NULL) {
+    cache->tail = &cache->sentinel;
+    if (index_resize(cache, 3u) != WC_OK) {   /* INDEX_MIN_SLOTS */
 #ifdef WC_HAVE_PTHREADS
         if (cache->has_mutex)
             pthread_mutex_destroy(&cache->mutex);
@@ -915,8 +1012,6 @@ int wc__cache_new(const wc_config *config, wc_cache **out)
         alloc->free(alloc->ctx, cache, sizeof *cache);
         return WC_ENOMEM;
     }
-    cache->head = head;
-    index_refresh(cache);
     *out = cache;
     return WC_OK;
 }
@@ -936,7 +1031,7 @@ int wc_cache_new(const wc_config *config_in, wc_cache **out)
 static void unlink_all(wc_cache *cache, wc_evict_cause cause)
 {
     wc__entry *e;
-    while ((e = cache->sentinel.hh.next) != NULL)
+    while ((e = cache->sentinel.next) != NULL)
         entry_unlink(cache, e, cause, 0);
 }
 
@@ -944,9 +1039,8 @@ static void unlink_all(wc_cache *cache, wc_evict_cause cause)
  * caller holds the lock (once): it is released and destroyed here. */
 static void cache_destroy(wc_cache *cache)
 {
-    wc__entry *head = cache->head;
     wc_allocator alloc = cache->alloc;
-    HASH_DELETE(hh, head, &cache->sentinel);   /* frees buckets and table */
+    wc__free(cache, cache->slots, index_bytes(cache->mask + 1));
     cache_unlock(cache);
 #ifdef WC_HAVE_PTHREADS
     if (cache->has_mutex)
@@ -1007,8 +1101,8 @@ static inline void hint_fill(wc_cache *cache, wc_hint *hint, int found)
 static inline void entry_touch(wc_cache *cache, wc__entry *e)
 {
     if (cache->flags & WC__F_SIEVE) {
-        if (!(e->hh.keylen & VISITED))
-            e->hh.keylen |= VISITED;
+        if (!(e->bits & VISITED))
+            e->bits |= VISITED;
     } else {
         lru_touch(cache, e);
     }
@@ -1017,7 +1111,7 @@ static inline void entry_touch(wc_cache *cache, wc__entry *e)
 /* The general lookup: enter() (the lock already held), lookup, leave().
  * *value_out is NULL. */
 static WC__ALWAYS_INLINE int get_slow(wc_cache *cache, wc_owner *owner,
-                                      uint32_t hashv, const void *key,
+                                      uint64_t hashv, const void *key,
                                       void **value_out, wc_hint *hint,
                                       int peek)
 {
@@ -1054,14 +1148,14 @@ static WC__ALWAYS_INLINE int get_slow(wc_cache *cache, wc_owner *owner,
 }
 
 static WC__NOINLINE int get_slow_get(wc_cache *cache, wc_owner *owner,
-                                     uint32_t hashv, const void *key,
+                                     uint64_t hashv, const void *key,
                                      void **value_out, wc_hint *hint)
 {
     return get_slow(cache, owner, hashv, key, value_out, hint, 0);
 }
 
 static WC__NOINLINE int get_slow_peek(wc_cache *cache, wc_owner *owner,
-                                      uint32_t hashv, const void *key,
+                                      uint64_t hashv, const void *key,
                                       void **value_out)
 {
     return get_slow(cache, owner, hashv, key, value_out, NULL, 1);
@@ -1085,26 +1179,27 @@ static WC__NOINLINE int hit_retain(wc_cache *cache, wc__entry *e,
  * `locked`. No enter()/leave(): it unlinks nothing and runs no user
  * callback itself; when one is needed it hands over by a tail call:
  *  - an entry whose key needs the user's `equal` (which may re-enter the
- *    cache): the general path, which walks the chain again, entered;
+ *    cache): the general path, which walks the run again, entered;
  *  - retain_value on a hit: hit_retain, which enters first.
  * `bytes`: the cache is a bytes cache, whose `equal` is the layer's own
  * memcmp (it never re-enters): called here directly. */
 static WC__ALWAYS_INLINE int get_quick(wc_cache *cache, wc_owner *owner,
-                                       uint32_t hashv, const void *key,
+                                       uint64_t hashv, const void *key,
                                        void **value_out, wc_hint *hint,
                                        int peek, int locked, int bytes,
                                        int retain)
 {
-    UT_hash_handle *hh = cache->buckets[hashv & cache->bucket_mask].hh_head;
+    const wc__slot *slots = cache->slots;
+    size_t i = home_slot(cache, hashv);
     wc__entry *e;
 
-    for (; hh != NULL; hh = hh->hh_next) {
-        if (hh->hashv != hashv || (const void *)hh->tbl != (const void *)owner)
+    for (; (e = slots[i].entry) != NULL; i = (i + 1) & cache->mask) {
+        if (slots[i].hash != hashv || e->owner != owner)
             continue;
-        if (hh->key == key)
+        if (e->key == key)
             goto found;
         if (bytes) {
-            if (cache->ops.equal(cache->ctx, hh->key, key) > 0)
+            if (cache->ops.equal(cache->ctx, e->key, key) > 0)
                 goto found;
         } else if (cache->ops.equal != NULL) {
             *value_out = NULL;
@@ -1121,7 +1216,6 @@ static WC__ALWAYS_INLINE int get_quick(wc_cache *cache, wc_owner *owner,
     return WC_NOTFOUND;
 
 found:
-    e = (wc__entry *)(void *)hh;
     if (!peek) {
         entry_touch(cache, e);
         cache->hits++;
@@ -1139,7 +1233,7 @@ found:
  * progress: take the lock (if any), then the fast path if it applies, else
  * the general one. */
 static WC__ALWAYS_INLINE int get_locked(wc_cache *cache, wc_owner *owner,
-                                        uint32_t hashv, const void *key,
+                                        uint64_t hashv, const void *key,
                                         void **value_out, wc_hint *hint,
                                         int peek, int bytes)
 {
@@ -1157,14 +1251,14 @@ static WC__ALWAYS_INLINE int get_locked(wc_cache *cache, wc_owner *owner,
 }
 
 static WC__NOINLINE int get_locked_get(wc_cache *cache, wc_owner *owner,
-                                       uint32_t hashv, const void *key,
+                                       uint64_t hashv, const void *key,
                                        void **value_out, wc_hint *hint)
 {
     return get_locked(cache, owner, hashv, key, value_out, hint, 0, 0);
 }
 
 static WC__NOINLINE int get_locked_peek(wc_cache *cache, wc_owner *owner,
-                                        uint32_t hashv, const void *key,
+                                        uint64_t hashv, const void *key,
                                         void **value_out)
 {
     return get_locked(cache, owner, hashv, key, value_out, NULL, 1, 0);
@@ -1176,7 +1270,7 @@ static WC__ALWAYS_INLINE int get_api(wc_cache *cache, wc_owner *owner,
                                      uint64_t hash, const void *key,
                                      void **value_out, wc_hint *hint, int peek)
 {
-    uint32_t hashv;
+    uint64_t hashv;
     if (value_out == NULL)
         return WC_EINVAL;
     if (cache == NULL) {
@@ -1225,9 +1319,9 @@ int wc_peek(wc_cache *cache, wc_owner *owner, uint64_t hash, const void *key,
 int wc__put(wc_cache *cache, const wc_hint *hint, wc_owner *owner,
             uint64_t hash, void *key, void *value, uint32_t weight)
 {
-    wc__entry *head, *e, *old = NULL;
+    wc__entry *e, *old = NULL;
     wc__group *g = NULL;
-    uint32_t hashv;
+    uint64_t hashv;
     uint64_t now = 0;
     unsigned kept = 0;
     size_t size;
@@ -1275,17 +1369,19 @@ int wc__put(wc_cache *cache, const wc_hint *hint, wc_owner *owner,
             goto fail;
         }
     }
-    e->value = value;
-    head = cache->head;
-    HASH_ADD_KEYPTR_BYHASHVALUE(hh, head, key, weight, hashv, e);
-    index_refresh(cache);   /* the add may have doubled the buckets */
-    if (e->hh.tbl == NULL) {   /* bucket expansion failed; uthash rolled back */
+    if (index_reserve(cache) != WC_OK) {   /* may grow the index: no callback */
         if (g != NULL && g->entries.next == &g->entries)
             group_release(cache, g);   /* the group was new and is empty */
         r = WC_ENOMEM;
         goto fail;
     }
-    e->hh.tbl = (UT_hash_table *)(void *)owner;
+    e->key = key;
+    e->value = value;
+    e->owner = owner;
+    e->hhi = (uint32_t)(hashv >> 32);
+    e->bits = weight;
+    index_insert(cache, hashv, e);
+    order_append(cache, e);
     if (g != NULL) {
         e->olink.next = &g->entries;
         e->olink.prev = g->entries.prev;
@@ -1303,7 +1399,7 @@ int wc__put(wc_cache *cache, const wc_hint *hint, wc_owner *owner,
         *entry_deadline(e) = d < now ? UINT64_MAX : d;
     }
     if (r == 1) {
-        if (old->hh.key == key)
+        if (old->key == key)
             kept |= GRAVE_KEEP_KEY;
         if (old->value == value)
             kept |= GRAVE_KEEP_VALUE;
@@ -1355,7 +1451,7 @@ int wc__remove(wc_cache *cache, wc_owner *owner, uint64_t hash,
     r = lookup(cache, owner, mix_hash(hash, owner), key, &e);
     if (r == 1) {
         if (key_out != NULL)
-            *key_out = (void *)(uintptr_t)e->hh.key;
+            *key_out = e->key;
         if (value_out != NULL)
             *value_out = e->value;
         entry_unlink(cache, e, WC_EVICT_REMOVED,
@@ -1437,10 +1533,10 @@ int wc_cache_clear_owner(wc_cache *cache, wc_owner *owner)
         if (g != NULL)
             unlink_group(cache, g, WC_EVICT_CLEARED);
     } else {
-        wc__entry *e = cache->sentinel.hh.next;
+        wc__entry *e = cache->sentinel.next;
         while (e != NULL) {
-            wc__entry *next = e->hh.next;
-            if (e->hh.tbl == NULL)
+            wc__entry *next = e->next;
+            if (e->owner == NULL)
                 entry_unlink(cache, e, WC_EVICT_CLEARED, 0);
             e = next;
         }
@@ -1462,9 +1558,9 @@ int wc_cache_set_limits(wc_cache *cache, size_t max_entries, uint64_t max_weight
     cache->max_weight = max_weight;
     /* Entries that can never fit go first, whatever their age. */
     if (max_weight != 0) {
-        e = cache->sentinel.hh.next;
+        e = cache->sentinel.next;
         while (e != NULL) {
-            wc__entry *next = e->hh.next;
+            wc__entry *next = e->next;
             if (WEIGHT(e) > max_weight)
                 entry_unlink(cache, e, WC_EVICT_WEIGHT, 0);
             e = next;
@@ -1493,9 +1589,9 @@ int wc_cache_expire(wc_cache *cache, size_t *dropped)
         if (cache->flags & WC__F_SIEVE) {
             expire_oldest(cache, now);
         } else {
-            wc__entry *e = cache->sentinel.hh.next;
+            wc__entry *e = cache->sentinel.next;
             while (e != NULL) {
-                wc__entry *next = e->hh.next;
+                wc__entry *next = e->next;
                 if (expired(e, now))
                     entry_unlink(cache, e, WC_EVICT_EXPIRED, 0);
                 e = next;
@@ -1630,7 +1726,7 @@ int wc_cache_stats_size(const wc_cache *cache_in, wc_stats *out, size_t size)
     st.weight = cache->weight;
     st.max_entries = cache->max_entries;
     st.max_weight = cache->max_weight;
-    st.noexpand = cache->noexpand;
+    st.longest_probe = cache->longest_probe;
     cache_unlock(cache);
     if (size > sizeof st) {
         memset((char *)out + sizeof st, 0, size - sizeof st);
@@ -1643,21 +1739,27 @@ int wc_cache_stats_size(const wc_cache *cache_in, wc_stats *out, size_t size)
 void wc__debug_table(const wc_cache *cache_in, wc__table_info *out)
 {
     wc_cache *cache = (wc_cache *)(uintptr_t)cache_in;
-    const UT_hash_table *tbl;
-    unsigned i;
+    size_t i, n;
     memset(out, 0, sizeof *out);
     cache_lock(cache);
-    tbl = cache->head->hh.tbl;
-    out->buckets = tbl->num_buckets;
-    out->items = tbl->num_items - 1u;
-    out->noexpand = tbl->noexpand;
-    for (i = 0; i < tbl->num_buckets; i++)
-        if (tbl->buckets[i].count > out->max_chain)
-            out->max_chain = tbl->buckets[i].count;
+    n = cache->mask + 1;
+    out->slots = n;
+    out->longest_probe = cache->longest_probe;
+    for (i = 0; i < n; i++) {
+        const wc__entry *e = cache->slots[i].entry;
+        size_t probe;
+        if (e == NULL)
+            continue;
+        out->items++;
+        probe = ((i - home_slot(cache, cache->slots[i].hash)) & cache->mask) + 1;
+        out->probe_total += probe;
+        if (probe > out->max_probe)
+            out->max_probe = probe;
+    }
     cache_unlock(cache);
 }
 
-uint32_t wc__debug_hashv(uint64_t hash, const wc_owner *owner)
+uint64_t wc__debug_hash(uint64_t hash, const wc_owner *owner)
 {
     return mix_hash(hash, owner);
 }
@@ -1683,7 +1785,7 @@ void wc_iter_init(wc_iter *it, wc_cache *cache)
     if (cache != NULL) {
         wc__entry *tail;
         cache_lock(cache);
-        tail = ELMT_FROM_HH(cache->head->hh.tbl, cache->head->hh.tbl->tail);
+        tail = cache->tail;
         it->wc__next = tail != &cache->sentinel ? tail : NULL;
         it->wc__version = cache->version + cache->moves;
         cache_unlock(cache);
@@ -1705,12 +1807,12 @@ int wc_iter_next(wc_iter *it, wc_item *out)
         it->wc__cur = NULL;
         r = 0;
     } else {
-        out->key = e->hh.key;
+        out->key = e->key;
         out->value = e->value;
-        out->owner = entry_owner(e);
+        out->owner = e->owner;
         out->weight = WEIGHT(e);
         it->wc__cur = e;
-        it->wc__next = e->hh.prev != &cache->sentinel ? e->hh.prev : NULL;
+        it->wc__next = e->prev != &cache->sentinel ? e->prev : NULL;
     }
     cache_unlock(cache);
     return r;

@@ -9,19 +9,18 @@
 #include "weakcache.h"
 
 typedef struct wc__table_info {
-    size_t buckets;        /* uthash bucket count */
-    size_t max_chain;      /* longest bucket chain */
-    size_t items;          /* entries in the table (the sentinel excluded) */
-    unsigned noexpand;     /* uthash has stopped doubling the buckets */
+    size_t slots;          /* slots of the index (a power of two) */
+    size_t items;          /* entries in the index */
+    size_t max_probe;      /* longest probe run of an entry now in the index */
+    size_t probe_total;    /* sum of every entry's probe run (mean = / items) */
+    unsigned longest_probe; /* the cache's high-water mark (wc_stats) */
 } wc__table_info;
 
-/* Walks every bucket: O(buckets). cache and out borrowed, not NULL. */
+/* Walks every slot: O(slots). cache and out borrowed, not NULL. */
 void wc__debug_table(const wc_cache *cache, wc__table_info *out);
 
-/* The 32-bit uthash hashv the cache stores for (owner, caller hash): lets
- * the benchmark build its bare-uthash baseline with the very same bucket
- * layout as the cache, so that a comparison measures the cache's own work
- * and not the luck of two different tables' doublings. owner may be NULL. */
-uint32_t wc__debug_hashv(uint64_t hash, const wc_owner *owner);
+/* The 64-bit hash the index stores for (owner, caller hash). owner may be
+ * NULL. */
+uint64_t wc__debug_hash(uint64_t hash, const wc_owner *owner);
 
 #endif /* WC_DEBUG_H */

@@ -1,11 +1,5 @@
 /*
  * internal.h - what the core's files share. Not installed, not public API.
- *
- * uthash is configured here, once, for the whole library: it never aborts
- * (HASH_NONFATAL_OOM, also set by the build) and allocates through the
- * cache's allocator hooks. The hooks name a variable `cache` (a wc_cache *),
- * so every function that expands a uthash macro which may allocate or free
- * must have a local or parameter called `cache`.
  */
 #ifndef WC_INTERNAL_H
 #define WC_INTERNAL_H
@@ -18,37 +12,36 @@
 #include <pthread.h>
 #endif
 
-#ifndef HASH_NONFATAL_OOM
-#define HASH_NONFATAL_OOM 1
-#endif
-/* A failed add is noticed by the caller (uthash sets hh.tbl to NULL). */
-#define uthash_nonfatal_oom(elt) ((void)(elt))
-#define uthash_malloc(sz) wc__malloc(cache, (sz))
-#define uthash_free(ptr, sz) wc__free(cache, (ptr), (sz))
-/* uthash gives up doubling its buckets when a doubling did not shorten the
- * chains ("ineffective expansion", twice in a row). With the mixed hashes of
- * cache.c that only happens for keys whose caller hashes really collide;
- * count it so that stats, tests and the benchmark can say it never did. */
-#define uthash_noexpand_fyi(tbl) (cache->noexpand++)
-#include <uthash.h>
-
-/* An entry. `hh` must stay the first member (uthash's hho offset is 0, so an
- * element pointer and its handle pointer are the same address). Fields of
- * the handle carry our data, see the block comment in cache.c:
- *   hh.tbl    -> the entry's owner (wc_owner *), NULL if unowned
- *   hh.keylen -> the entry's weight (31 bits) and the SIEVE visited bit
- * Unowned entries are allocated without `olink`; entries of a cache with a
- * ttl have an 8-byte deadline after the last member they have. */
+/* An entry: one allocation of 64 bytes (48 when unowned: no olink; 8 more
+ * with a ttl, for the deadline after the last member it has). The fields a
+ * hit reads come first (key, value, owner: 24 bytes, then the hash's high
+ * half and the weight word), so that a hit touches one 32-byte run; the
+ * order links and the owner link follow. See the block comment in cache.c.
+ * While an entry waits in the graveyard (unlinked, not yet released),
+ * `owner` is NULL, `hhi` holds its release flags and `next` links the
+ * graveyard. */
 typedef struct wc__group wc__group;
 
 typedef struct wc__entry {
-    UT_hash_handle hh;
+    void *key;
     void *value;
-    struct wc__link olink;   /* link in the owner group's list (owned only) */
+    wc_owner *owner;             /* NULL if unowned */
+    uint32_t hhi;                /* high 32 bits of the mixed hash (home slot) */
+    uint32_t bits;               /* weight (31 bits) | SIEVE's visited bit */
+    struct wc__entry *prev;      /* order list: older neighbour (sentinel first) */
+    struct wc__entry *next;      /* newer neighbour, NULL for the newest */
+    struct wc__link olink;       /* link in the owner group's list (owned only) */
 } wc__entry;
 
 #define WC__OWNED_SIZE (sizeof(wc__entry))
 #define WC__UNOWNED_SIZE (offsetof(wc__entry, olink))
+
+/* A slot of the open-addressing index: the entry's full 64-bit mixed hash
+ * and the entry (NULL: empty). 16 bytes, four to a cache line. */
+typedef struct wc__slot {
+    uint64_t hash;
+    wc__entry *entry;
+} wc__slot;
 
 enum {
     WC__F_BYTES = 1u,        /* made by the bytes layer: generic API refused */
@@ -60,13 +53,13 @@ enum {
 };
 
 struct wc_cache {
-    wc__entry *head;             /* always &sentinel: uthash's "head" */
     unsigned flags;              /* WC__F_* */
     unsigned depth;              /* API calls in progress on this cache */
-    /* uthash's bucket array and its size - 1, copied after every HASH_ADD
-     * (the only operation that moves them) for the hit path: one load less */
-    UT_hash_bucket *buckets;
-    unsigned bucket_mask;
+    /* the index: 2^k slots (k <= 32), never more than 3/4 full */
+    wc__slot *slots;
+    size_t mask;                 /* slots - 1 */
+    unsigned shift;              /* 64 - k: home slot = hash >> shift */
+    unsigned longest_probe;      /* high-water mark since the last resize */
     int closing;                 /* wc_cache_free() has been called */
     int free_pending;            /* ... from a callback: the outermost call frees */
     size_t max_entries;
@@ -76,10 +69,10 @@ struct wc_cache {
     uint64_t version;            /* bumped when an entry is added or removed */
     uint64_t moves;              /* bumped when a hit reorders the list */
     uint64_t hits, misses, inserts;
-    uint64_t noexpand;           /* times uthash stopped expanding (stats) */
     uint64_t evictions[WC_EVICT_SLOTS];
     wc_ops ops;
     void *ctx;
+    wc__entry *tail;             /* newest entry; &sentinel when empty */
     wc__entry *hand;             /* SIEVE: next eviction candidate (NULL: oldest) */
     wc__entry *grave_head;       /* unlinked entries awaiting release */
     wc__entry *grave_tail;
@@ -102,7 +95,7 @@ struct wc_cache {
     wc_allocator alloc;
     /* the bytes convenience layer (bytes.c) */
     void (*bytes_free_value)(void *value);
-    wc__entry sentinel;          /* permanent first element, never a match */
+    wc__entry sentinel;          /* the order list's head (not in the index) */
 };
 
 void *wc__malloc(wc_cache *cache, size_t size);

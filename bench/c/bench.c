@@ -8,13 +8,13 @@
  *    (LRU, SIEVE, each also WC_THREAD_SAFE) with a precomputed 64-bit hash
  *    and integer keys (stored in the key pointer, or boxed in a malloc'ed
  *    uint64_t) vs HASH_FIND_BYHASHVALUE on a uthash table holding the same
- *    keys under the cache's own hash values (wc__debug_hashv: same buckets,
+ *    keys under the high half of the cache's own hashes (wc__debug_hash,
  *    same chains), plus uthash's delete+add move-to-front for reference.
  *    Random access order, interleaved rounds, medians.
  * a2) the same lookups made dependent (each probe waits for the previous
  *    hit's value): the latency of one hit.
  * e) hits with owners: three owner layouts x raw/mixed key hashes, with
- *    uthash's noexpand flag checked in every cell.
+ *    the index's longest probe run reported for every cell.
  * b) miss + insert + evict throughput on a full cache of 64k entries vs uthash
  *    doing HASH_FIND + HASH_ADD + HASH_DELETE of the oldest entry (the LRU
  *    pattern from the uthash user guide).
@@ -34,7 +34,7 @@
 
 #include <weakcache.h>
 
-#include "debug.h" /* wc__debug_hashv, wc__debug_table (static library) */
+#include "debug.h" /* wc__debug_hash, wc__debug_table (static library) */
 
 #include <inttypes.h>
 #include <stdint.h>
@@ -282,14 +282,14 @@ static const char *const hit_names[HIT_VARIANTS] = {
 typedef struct hit_result {
     size_t n;
     double ns[HIT_VARIANTS];
-    size_t buckets, ut_buckets;   /* the SIEVE cache's table, the baseline's */
+    size_t buckets, ut_buckets;   /* the SIEVE cache's index slots, the baseline's buckets */
 } hit_result;
 
 typedef struct hit_setup {
     size_t n;
     const uint64_t *probe;   /* probe keys 1..n, contiguous */
     const uint64_t *hashes;  /* precomputed 64-bit hashes */
-    const uint64_t *ut_hashes; /* the cache's hashv of each (wc__debug_hashv) */
+    const uint64_t *ut_hashes; /* high half of the cache's hash of each (wc__debug_hash) */
     const uint32_t *seq;     /* random access order */
     ut_node *find_head;      /* table for UT_FIND */
     ut_node *lru_head;       /* table for UT_LRU (reordered by the test) */
@@ -481,11 +481,11 @@ static hit_result bench_get_hit(size_t n, const params *p)
     for (size_t i = 0; i < n; i++) {
         probe[i] = i + 1; /* keys 1..n: never a NULL key pointer */
         hashes[i] = mix64(i + 1);
-        /* The baseline tables get the hashv the cache computes for the same
-         * key, so they double at the same sizes and have the same chains:
+        /* The baseline tables get the high half of the hash the cache
+         * computes for the same key (as spread as the cache's), so that
          * the comparison measures what wc_get does beyond HASH_FIND (the
-         * hash mix included), not two tables' luck. */
-        ut_hashes[i] = wc__debug_hashv(hashes[i], NULL);
+         * hash mix included), not a better or worse spread. */
+        ut_hashes[i] = wc__debug_hash(hashes[i], NULL) >> 32;
     }
     for (size_t j = 0; j < p->lookups; j++)
         seq[j] = (uint32_t)(rng_next() % n);
@@ -532,7 +532,7 @@ static hit_result bench_get_hit(size_t n, const params *p)
 
     wc__table_info ti;
     wc__debug_table(s.wc[WC_SIEVE], &ti);
-    r.buckets = ti.buckets;
+    r.buckets = ti.slots;
     r.ut_buckets = s.find_head->hh.tbl->num_buckets;
 
     double *t[HIT_VARIANTS];
@@ -864,10 +864,10 @@ static mem_result bench_memory(const params *p)
  * order; SIEVE and LRU caches vs a bare uthash table of the same N nodes
  * keyed the same way (its hashv: the raw or mixed key hash of the node's
  * global index, so it is always a well-spread table: the baseline). The
- * noexpand counter of every cache is checked. */
+ * longest probe run of every cache is reported. */
 typedef struct scale_cell {
     double ut, lru, sieve;
-    uint64_t noexpand;
+    uint64_t longest_probe;
 } scale_cell;
 
 /* Per hit: seq[j], then two loads indexed by it (the entry's owner and
@@ -888,6 +888,10 @@ __attribute__((noinline)) static uintptr_t hits_owned(wc_cache *c,
     }
     return sum;
 }
+
+/* A probe run longer than this means colliding hashes (with a good spread
+ * the longest run at 1M entries is a few dozen slots). */
+#define MAX_SANE_PROBE 128
 
 static scale_cell bench_scale_cell(size_t n, size_t per, int raw, const params *p)
 {
@@ -945,7 +949,7 @@ static scale_cell bench_scale_cell(size_t n, size_t per, int raw, const params *
     wc_stats a, b;
     wc_cache_stats(lru, &a);
     wc_cache_stats(sieve, &b);
-    r.noexpand = a.noexpand + b.noexpand;
+    r.longest_probe = a.longest_probe > b.longest_probe ? a.longest_probe : b.longest_probe;
     wc_cache_free(lru);
     wc_cache_free(sieve);
     ut_free_all(&head);
@@ -1056,7 +1060,7 @@ int main(int argc, char **argv)
         printf("   %5.2fx    %5.2fx %-4s %5.2fx     %5.2fx      %5.2fx\n", ratio,
                sratio, verdict(sratio, 1.3), r.ns[WC_BOXED] / r.ns[UT_FIND],
                lock, lock_s);
-        printf("   %-8s buckets: %zu (uthash baseline: %zu, same hash values)\n",
+        printf("   %-8s index slots: %zu (uthash baseline: %zu buckets)\n",
                "", r.buckets, r.ut_buckets);
         fflush(stdout);
     }
@@ -1090,9 +1094,9 @@ int main(int argc, char **argv)
     printf("\ne) hits at scale, wc_get with owners (%zu lookups x 3 rounds, median ns; "
            "raw = hash(k) == k)\n", p.lookups / 2);
     printf("   %-8s %-22s %-6s %10s %10s %10s %9s %9s  %s\n", "entries", "layout", "hash",
-           "uthash", "wc LRU", "wc SIEVE", "LRU/ut", "SIEVE/ut", "noexpand");
-    const char *noexpand_cell = NULL;
-    static char noexpand_buf[96];
+           "uthash", "wc LRU", "wc SIEVE", "LRU/ut", "SIEVE/ut", "probe");
+    uint64_t longest = 0;
+    static char longest_buf[96];
     for (size_t sz = 0; sz < sizeof sizes / sizeof sizes[0]; sz++) {
         size_t n = sizes[sz];
         size_t pers[3] = {n, 100, 1};
@@ -1100,20 +1104,21 @@ int main(int argc, char **argv)
         for (int l = 0; l < 3; l++) {
             for (int raw = 1; raw >= 0; raw--) {
                 scale_cell c = bench_scale_cell(n, pers[l], raw, &p);
-                printf("   %-8zu %-22s %-6s %7.1f ns %7.1f ns %7.1f ns %8.2fx %8.2fx  %s\n",
+                printf("   %-8zu %-22s %-6s %7.1f ns %7.1f ns %7.1f ns %8.2fx %8.2fx  %llu\n",
                        n, names[l], raw ? "raw" : "mixed", c.ut, c.lru, c.sieve,
-                       c.lru / c.ut, c.sieve / c.ut, c.noexpand ? "HIT" : "never");
-                if (c.noexpand && noexpand_cell == NULL) {
-                    snprintf(noexpand_buf, sizeof noexpand_buf, "%zu, %s, %s", n,
+                       c.lru / c.ut, c.sieve / c.ut, (unsigned long long)c.longest_probe);
+                if (c.longest_probe > longest) {
+                    longest = c.longest_probe;
+                    snprintf(longest_buf, sizeof longest_buf, "%zu, %s, %s", n,
                              names[l], raw ? "raw" : "mixed");
-                    noexpand_cell = noexpand_buf;
                 }
                 fflush(stdout);
             }
         }
     }
-    printf("   noexpand: %s%s\n", noexpand_cell ? "hit in " : "never",
-           noexpand_cell ? noexpand_cell : "");
+    printf("   longest probe run (slots, high-water mark of wc_stats): %llu, in %s%s\n",
+           (unsigned long long)longest, longest_buf,
+           longest > MAX_SANE_PROBE ? " - TOO LONG: the hashes collide" : "");
 
     /* b) */
     printf("\nb) miss + insert + evict, full cache of %u entries (%zu ops x %d "
@@ -1162,8 +1167,9 @@ int main(int argc, char **argv)
            mr.leak_free ? "yes" : "NO");
 
     printf("\nsummary: LRU get-hit worst ratio %.2fx, release ratio "
-           "%.2fx (goal <= 1.3x), %.1f B/entry bookkeeping, noexpand %s\n",
-           worst_hit, rel_ratio, mr.wc_req, noexpand_cell ? "HIT" : "never");
+           "%.2fx (goal <= 1.3x), %.1f B/entry bookkeeping, longest probe run %llu%s\n",
+           worst_hit, rel_ratio, mr.wc_req, (unsigned long long)longest,
+           longest > MAX_SANE_PROBE ? " (TOO LONG)" : "");
     printf("sieve get-hit worst ratio %.2fx (independent lookups), %.2fx "
            "(dependent lookups)\n", worst_sieve, worst_sieve_lat);
     return mr.leak_free ? 0 : 1;

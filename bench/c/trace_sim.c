@@ -7,7 +7,7 @@
  * The trace is a sequence of native-endian uint64 keys. Each request is
  * wc_get; on a miss wc_put (the memoization pattern: compute, then store).
  * Keys are stored in the key pointer (key + 1) and hashed raw (hash = key),
- * the unmixed small-int case. Prints "requests misses miss_ratio noexpand".
+ * the unmixed small-int case. Prints "requests misses miss_ratio longest_probe".
  */
 #include <weakcache.h>
 
@@ -49,7 +49,7 @@ int main(int argc, char **argv)
     wc_cache_stats(c, &st);
     printf("%llu %llu %.6f %llu\n", requests, misses,
            requests ? (double)misses / (double)requests : 0.0,
-           (unsigned long long)st.noexpand);
+           (unsigned long long)st.longest_probe);
     wc_cache_free(c);
     return 0;
 }

@@ -12,9 +12,10 @@ collector off, and the median reported (CPU time of the thread, so that
 time spent descheduled on a shared machine counts for neither side). The loop itself (a for over the
 pairs) is timed too and subtracted for the "net" ratio.
 
-For every weakcache cell the script reports whether the C core's hash table
-ever stopped expanding (uthash's "ineffective expansion": wc_stats.noexpand,
-read through the wrapper's private _debug_stats()).
+For every weakcache cell the script reports the longest probe run of the C
+core's index (wc_stats.longest_probe, a high-water mark, read through the
+wrapper's private _debug_stats()): a few dozen slots at most when the
+(owner, key) hashes spread, thousands if they collided.
 
     python bench/python/bench_scale.py                 # 1k, 64k, 1M (needs ~6 GiB)
     python bench/python/bench_scale.py --sizes 1000,65536 --rounds 5
@@ -96,7 +97,7 @@ def timed(fn, pairs):
 
 
 def cell(n, shape, keytype, sample, rounds, rng):
-    """Median ns per hit (functools, weakcache, loop) and noexpand."""
+    """Median ns per hit (functools, weakcache, loop) and the longest probe run."""
     F, W, f_func, w_func = make_sides()
     make_key = KEYS[keytype]
     if shape == "function":
@@ -136,9 +137,9 @@ def cell(n, shape, keytype, sample, rounds, rng):
         if gc_was:
             gc.enable()
     assert wrapper.cache_info().hits - before == rounds * sample   # every call was a hit
-    noexpand = wrapper._debug_stats()["noexpand"]
+    probe = wrapper._debug_stats()["longest_probe"]
     result = {k: statistics.median(v) for k, v in samples.items()}
-    result["noexpand"] = noexpand
+    result["probe"] = probe
     del pf, pw, keys
     return result
 
@@ -198,11 +199,11 @@ def main(argv=None):
           f"({weakcache.build_info()['build_flags']}); rounds={args.rounds}, "
           f"sample={args.sample}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     if args.markdown:
-        print("| N | shape | key | functools ns/hit | weakcache ns/hit | ratio | net ratio | noexpand |")
+        print("| N | shape | key | functools ns/hit | weakcache ns/hit | ratio | net ratio | longest probe |")
         print("|---:|---|---|---:|---:|---:|---:|---:|")
     else:
         print(f"{'N':>8} {'shape':<20} {'key':<6} {'functools':>10} {'weakcache':>10} "
-              f"{'ratio':>6} {'net':>6} {'loop':>6} noexpand")
+              f"{'ratio':>6} {'net':>6} {'loop':>6} probe")
     worst = 0.0
     for n in sizes:
         for shape in shapes:
@@ -213,11 +214,11 @@ def main(argv=None):
                 worst = max(worst, net)
                 if args.markdown:
                     print(f"| {n} | {shape} | {kt} | {r['functools']:.1f} | {r['weakcache']:.1f} | "
-                          f"{ratio:.2f} | {net:.2f} | {r['noexpand']} |")
+                          f"{ratio:.2f} | {net:.2f} | {r['probe']} |")
                 else:
                     print(f"{n:>8} {shape:<20} {kt:<6} {r['functools']:>10.1f} "
                           f"{r['weakcache']:>10.1f} {ratio:>6.2f} {net:>6.2f} {r['loop']:>6.1f} "
-                          f"{r['noexpand']}")
+                          f"{r['probe']}")
                 sys.stdout.flush()
                 gc.collect()
     print(f"# worst net ratio (weakcache / functools, loop subtracted): {worst:.2f}")

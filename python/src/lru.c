@@ -474,7 +474,8 @@ static PyObject *wrapper_debug_stats(PyObject *op, PyObject *unused)
     wc_stats stats;
     (void)unused;
     wc_cache_stats(self->cache, &stats);
-    return Py_BuildValue("{s:K,s:n,s:n,s:n}", "noexpand", (unsigned long long)stats.noexpand,
+    return Py_BuildValue("{s:K,s:n,s:n,s:n}", "longest_probe",
+                         (unsigned long long)stats.longest_probe,
                          "size", (Py_ssize_t)stats.size, "cycle_checks",
                          (Py_ssize_t)self->cycle_checks, "cycle_visits_max",
                          (Py_ssize_t)self->cycle_visits_max);
@@ -552,7 +553,7 @@ static PyMethodDef wrapper_methods[] = {
     {"__set_name__", wrapper_set_name, METH_VARARGS,
      "Called by the class body: from now on the first argument is the owner."},
     {"_debug_stats", wrapper_debug_stats, METH_NOARGS,
-     "Internal: the core's noexpand counter, the owner-cycle checks and the most "
+     "Internal: the core's longest probe run, the owner-cycle checks and the most "
      "references one of them looked at."},
     {"__reduce__", wrapper_reduce, METH_NOARGS, NULL},
     WCPY_ASYNC_WRAPPER_METHODS

@@ -62,9 +62,8 @@ static PyObject *mod_build_info(PyObject *module, PyObject *unused)
 {
     (void)module;
     (void)unused;
-    return Py_BuildValue("{s:s,s:s,s:s,s:s}", "package", WC_PY_VERSION, "core",
-                         wc_version(), "uthash", wc_uthash_version(), "build_flags",
-                         WC_BUILD_FLAGS);
+    return Py_BuildValue("{s:s,s:s,s:s}", "package", WC_PY_VERSION, "core",
+                         wc_version(), "build_flags", WC_BUILD_FLAGS);
 }
 
 static PyObject *mod_owner_count(PyObject *module, PyObject *unused)
@@ -75,7 +74,7 @@ static PyObject *mod_owner_count(PyObject *module, PyObject *unused)
 
 static PyMethodDef module_methods[] = {
     {"_build_info", mod_build_info, METH_NOARGS,
-     "Versions of the package, the C core and uthash, and the build flags."},
+     "Versions of the package and the C core, and the build flags."},
     {"_owner_count", mod_owner_count, METH_NOARGS,
      "Number of live owner records (objects with entries in some cache)."},
     {NULL, NULL, 0, NULL},

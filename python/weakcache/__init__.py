@@ -158,7 +158,7 @@ def cache(
 
 
 def build_info() -> dict[str, str]:
-    """Versions of the package, the C core and uthash, and the build flags."""
+    """Versions of the package and the C core, and the build flags."""
     return dict(_build_info())
 
 

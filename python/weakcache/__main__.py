@@ -9,7 +9,6 @@ def main() -> int:
     info = build_info()
     print(f"weakcache {info['package']}")
     print(f"libweakcache (C core) {info['core']}")
-    print(f"uthash {info['uthash']}")
     print(f"build flags: {info['build_flags']}")
     print(f"Python {platform.python_version()} ({sys.implementation.name}) on {platform.machine()}")
     return 0

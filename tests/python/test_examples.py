@@ -29,5 +29,5 @@ def test_python_dash_m_weakcache_prints_versions() -> None:
     out = subprocess.run([sys.executable, "-m", "weakcache"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert f"libweakcache (C core) {weakcache.__version__}" in out.stdout
-    assert "uthash 2.3.0" in out.stdout
+    assert "uthash" not in out.stdout   # the core has its own index
     assert "build flags:" in out.stdout

@@ -1,16 +1,24 @@
-"""The C core's table keeps expanding on the keys Python hands it (issue 9,
-defect 1, fixed in the core; checked here from Python).
+"""The C core's index spreads the keys Python hands it (issue 9, defect 1,
+fixed in the core; checked here from Python).
 
 Small ints hash to themselves and instances hash by address, so (owner,
-key) pairs are highly regular; uthash stops doubling its buckets for good
-("ineffective expansion", wc_stats.noexpand) when they collide, and every
-hit then walks one long chain. _debug_stats() exposes the counter.
+key) pairs are highly regular; when the core's (owner, key) mix let them
+collide, the table stopped growing and every hit walked one long chain
+(with the open-addressing index it would be one long probe run).
+_debug_stats() exposes the index's longest probe run (wc_stats.longest_probe,
+a high-water mark): a few dozen slots at most with a hash that spreads,
+thousands if the pairs collided.
 """
+
 from __future__ import annotations
 
 import pytest
 
 import weakcache
+
+# linear probing at <= 3/4 load: the longest run grows like log(n); 128 is
+# far above what 200,000 well-spread keys reach and far below a collision
+MAX_PROBE = 128
 
 
 def make_class():
@@ -28,7 +36,7 @@ def make_class():
     (1, 100_000, int), (1_000, 100, int), (100_000, 1, int),
     (1, 50_000, float), (500, 100, str),
 ])
-def test_no_ineffective_expansion(owners, per, key):
+def test_probe_runs_stay_short(owners, per, key):
     A = make_class()
     objs = [A() for _ in range(owners)]
     keys = [key(j) for j in range(per)]
@@ -37,10 +45,10 @@ def test_no_ineffective_expansion(owners, per, key):
             o.m(k)
     stats = A.m._debug_stats()
     assert stats["size"] == owners * per
-    assert stats["noexpand"] == 0
+    assert stats["longest_probe"] <= MAX_PROBE, stats
 
 
-def test_no_ineffective_expansion_on_functions():
+def test_probe_runs_stay_short_on_functions():
     @weakcache.cache
     def f(x):
         return x
@@ -48,4 +56,6 @@ def test_no_ineffective_expansion_on_functions():
     for j in range(100_000):
         f(j)
         f(j + 0.5)
-    assert f._debug_stats() == {**f._debug_stats(), "noexpand": 0, "size": 200_000}
+    stats = f._debug_stats()
+    assert stats["size"] == 200_000
+    assert stats["longest_probe"] <= MAX_PROBE, stats
