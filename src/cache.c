@@ -26,10 +26,11 @@
  *               group's own `entries` node is the list's sentinel.
  *
  * An entry is one allocation of 64 bytes (48 when unowned, no olink; 8 more
- * with a ttl, for the deadline at the end): key, value, owner, the high half
- * of its hash (hhi), a word with the weight (low 31 bits, hence
- * WC_WEIGHT_MAX) and SIEVE's visited bit (top bit), the order links and the
- * owner-list link. A hit reads the first 32 bytes only.
+ * with a ttl, for the deadline at the end): the order links, key, value,
+ * owner, the high half of its hash (hhi), a word with the weight (low 31
+ * bits, hence WC_WEIGHT_MAX) and SIEVE's visited bit (top bit), and the
+ * owner-list link. A hit reads 32 bytes (offsets 16-47, internal.h says
+ * why there), LRU hits also the links.
  *
  * The index is the layout of CPython's dict and of most modern tables,
  * rather than uthash's chains (which the core used until issue 9): a lookup
@@ -183,8 +184,9 @@
 #include <sched.h>
 #endif
 
-_Static_assert(offsetof(wc__entry, hhi) + 2 * sizeof(uint32_t) <= 32,
-               "the fields a hit reads must stay in the first 32 bytes");
+_Static_assert(offsetof(wc__entry, key) == 2 * sizeof(void *) &&
+               offsetof(wc__entry, bits) + sizeof(uint32_t) <= 48,
+               "the fields a hit reads are one run at offsets 16-47 (internal.h)");
 _Static_assert(sizeof(atomic_uchar) == 1 && ATOMIC_CHAR_LOCK_FREE == 2,
                "wc_owner's lock byte must be a lock-free atomic byte");
 
