@@ -279,6 +279,14 @@ typedef struct wc_lock {
 #define WC_THREAD_SAFE 1u   /* every call takes the cache's lock: the lock
                                hooks if given, else a built-in recursive
                                mutex (pthreads) */
+#define WC_RETAIN_SIMPLE 2u /* the caller promises that ops->retain_value
+                               never calls into any cache (it only takes a
+                               reference, say): a hit then calls it from the
+                               fast path, without entering the cache, and
+                               costs what a hit without retain_value does.
+                               Without this flag a hit with retain_value
+                               enters the cache first, so that the callback
+                               may re-enter it. Ignored without retain_value. */
 
 typedef struct wc_config {
     size_t size;          /* set by wc_config_init(): the struct size the
@@ -289,7 +297,7 @@ typedef struct wc_config {
     void *ops_ctx;        /* passed to every ops callback */
     const wc_allocator *allocator; /* copied at creation; NULL: malloc/free */
     wc_policy policy;     /* WC_POLICY_LRU (0, default) or WC_POLICY_SIEVE */
-    unsigned flags;       /* WC_THREAD_SAFE or 0 */
+    unsigned flags;       /* WC_THREAD_SAFE, WC_RETAIN_SIMPLE, or 0 */
     const wc_lock *lock;  /* copied at creation; non-NULL implies
                              WC_THREAD_SAFE with these hooks */
     /* Expiry (see "Expiry"): 0 = entries never expire. Ticks are whatever

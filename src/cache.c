@@ -86,7 +86,9 @@
  *    to the general path (enter, lookup with the restart rule, leave), which
  *    walks the probe run again from the start;
  *  - retain_value on a hit: the call is entered (depth 1) just before the
- *    callback and leaves through leave(), as rule 5 requires;
+ *    callback and leaves through leave(), as rule 5 requires; unless the
+ *    cache was made with WC_RETAIN_SIMPLE (the callback never calls into a
+ *    cache), when the fast path calls it directly;
  *  - the bytes layer's `equal` is its own memcmp, which never re-enters: the
  *    fast path calls it directly.
  * The fast part is inlined into each public function and everything else is
@@ -959,7 +961,7 @@ int wc__cache_new(const wc_config *config, wc_cache **out)
     if (alloc->malloc == NULL || alloc->free == NULL)
         return WC_EINVAL;
     if ((unsigned)config->policy > (unsigned)WC_POLICY_SIEVE ||
-        (config->flags & ~WC_THREAD_SAFE) != 0 ||
+        (config->flags & ~(WC_THREAD_SAFE | WC_RETAIN_SIMPLE)) != 0 ||
         (config->ttl != 0 && config->now == NULL) ||
         (config->lock != NULL &&
          (config->lock->lock == NULL || config->lock->unlock == NULL)))
@@ -978,8 +980,8 @@ int wc__cache_new(const wc_config *config, wc_cache **out)
     cache->max_weight = config->max_weight;
     if (config->ops != NULL)
         cache->ops = *config->ops;
-    if (cache->ops.retain_value != NULL)
-        cache->flags |= WC__F_RETAIN;
+    if (cache->ops.retain_value != NULL && !(config->flags & WC_RETAIN_SIMPLE))
+        cache->flags |= WC__F_RETAIN;   /* else the fast path calls it directly */
     cache->ctx = config->ops_ctx;
     if (config->policy == WC_POLICY_SIEVE)
         cache->flags |= WC__F_SIEVE;
@@ -1182,7 +1184,8 @@ static WC__NOINLINE int hit_retain(wc_cache *cache, wc__entry *e,
  * callback itself; when one is needed it hands over by a tail call:
  *  - an entry whose key needs the user's `equal` (which may re-enter the
  *    cache): the general path, which walks the run again, entered;
- *  - retain_value on a hit: hit_retain, which enters first.
+ *  - retain_value on a hit: hit_retain, which enters first (without
+ *    WC_RETAIN_SIMPLE; with it, the callback is called here).
  * `bytes`: the cache is a bytes cache, whose `equal` is the layer's own
  * memcmp (it never re-enters): called here directly. */
 static WC__ALWAYS_INLINE int get_quick(wc_cache *cache, wc_owner *owner,
@@ -1225,6 +1228,8 @@ found:
     *value_out = e->value;
     if (retain)
         return hit_retain(cache, e, hint);
+    if (cache->ops.retain_value != NULL)   /* WC_RETAIN_SIMPLE: cannot re-enter */
+        cache->ops.retain_value(cache->ctx, e->value);
     hint_fill(cache, hint, 1);
     if (locked)
         cache_unlock(cache);

@@ -52,7 +52,8 @@ enum {
     WC__F_SIEVE = 4u,        /* SIEVE policy (else LRU) */
     WC__F_TTL = 8u,          /* entries carry a deadline */
     WC__F_HOOKS = 16u,       /* WC__F_LOCKED through the caller's wc_lock */
-    WC__F_RETAIN = 32u       /* ops.retain_value is set (hit path gate) */
+    WC__F_RETAIN = 32u       /* ops.retain_value is set and may re-enter (hit
+                                path gate; not set with WC_RETAIN_SIMPLE) */
 };
 
 struct wc_cache {

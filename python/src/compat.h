@@ -251,4 +251,15 @@ static inline int wc_getattr_optional(PyObject *obj, PyObject *name, PyObject **
  * pointer to void *, but has one through an integer: -Wpedantic stays quiet. */
 #define WC_SLOT_FN(f) ((void *)(uintptr_t)(f))
 
+/* Keep a cold continuation out of its caller, so that the hot part has no
+ * register spills for code it does not run (not a version difference, but
+ * a compiler one: kept with the others). */
+#if defined(__GNUC__) || defined(__clang__)
+#define WCPY_NOINLINE __attribute__((noinline))
+#elif defined(_MSC_VER)
+#define WCPY_NOINLINE __declspec(noinline)
+#else
+#define WCPY_NOINLINE
+#endif
+
 #endif /* WC_PY_COMPAT_H */

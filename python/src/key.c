@@ -108,6 +108,18 @@ int wcpy_lru_probe(LruState *st, PyObject *const *args, Py_ssize_t nargs, PyObje
     return 0;
 }
 
+void *wcpy_lru_probe_single(PyObject *x)
+{
+    return function_bare(x) ? (void *)x : (void *)((uintptr_t)x | TAG);
+}
+
+void *wcpy_lru_probe_own(void *probe)
+{
+    if (!IS_TAGGED(probe))
+        Py_INCREF((PyObject *)probe);
+    return probe;
+}
+
 PyObject *wcpy_lru_probe_key(void *probe)
 {
     if (IS_TAGGED(probe))

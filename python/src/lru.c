@@ -238,12 +238,38 @@ static PyObject *call_and_store_flight(Wrapper *self, PyObject *owner_obj, void 
 }
 
 /* args[0] is the owner when is_method. */
+/* After a lookup that did not hit (r: wc_get's status): compute, and store
+ * if the store settles. Takes over the probe (releases it). */
+static WCPY_NOINLINE PyObject *after_miss(Wrapper *self, PyObject *owner_obj, void *key,
+                                          Py_hash_t hash, int r, PyObject *const *args,
+                                          size_t nargsf, PyObject *kwnames)
+{
+    PyObject *result;
+    if (r == WC_ECHANGED && !PyErr_Occurred()) {
+        /* __eq__ kept changing the cache (re-entrant calls, other threads
+         * while it released the GIL): a miss, as functools would count it;
+         * compute, and store if the store settles. */
+        self->uncached_misses++;
+    } else if (r != WC_NOTFOUND) {
+        wcpy_lru_probe_release(key);
+        return wcpy_core_error(r);
+    }
+    if (self->async_miss != NULL)
+        result = wcpy_async_miss(self, owner_obj, key, hash, args, nargsf, kwnames);
+    else if (self->opts != NULL && self->opts->flights != NULL)
+        result = call_and_store_flight(self, owner_obj, key, hash, args, nargsf, kwnames);
+    else
+        result = call_and_store(self, owner_obj, key, hash, args, nargsf, kwnames);
+    wcpy_lru_probe_release(key);
+    return result;
+}
+
 PyObject *wcpy_wrapper_call(Wrapper *self, PyObject *const *args, size_t nargsf,
                                    PyObject *kwnames)
 {
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
     LruState *st = self->state;
-    PyObject *owner_obj = NULL, *value = NULL, *result;
+    PyObject *owner_obj = NULL, *value = NULL;
     OwnerRef *rec = NULL;
     void *key;
     Py_hash_t hash;
@@ -284,29 +310,34 @@ PyObject *wcpy_wrapper_call(Wrapper *self, PyObject *const *args, size_t nargsf,
             return wcpy_async_hit(self, value);
         return value;   /* retain_value gave us our reference */
     }
-    if (r == WC_ECHANGED && !PyErr_Occurred()) {
-        /* __eq__ kept changing the cache (re-entrant calls, other threads
-         * while it released the GIL): a miss, as functools would count it;
-         * compute, and store if the store settles. */
-        self->uncached_misses++;
-    } else if (r != WC_NOTFOUND) {
-        wcpy_lru_probe_release(key);
-        return wcpy_core_error(r);
-    }
-    if (self->async_miss != NULL)
-        result = wcpy_async_miss(self, owner_obj, key, hash, args, nargsf, kwnames);
-    else if (self->opts != NULL && self->opts->flights != NULL)
-        result = call_and_store_flight(self, owner_obj, key, hash, args, nargsf, kwnames);
-    else
-        result = call_and_store(self, owner_obj, key, hash, args, nargsf, kwnames);
-    wcpy_lru_probe_release(key);
-    return result;
+    return after_miss(self, owner_obj, key, hash, r, args, nargsf, kwnames);
 }
 
-static PyObject *wrapper_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf,
+/* The call of a plain function (not a method, no typed, no options, not
+ * async) with one positional argument, the commonest memoized call: the
+ * probe is made here with no reference taken (the caller holds the
+ * argument for the whole call), and everything but a hit goes on in the
+ * general path with the hash already computed (__hash__ runs once per
+ * call, as in functools). Same probe as wcpy_lru_probe (key.c). */
+static PyObject *wrapper_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf,
                                     PyObject *kwnames)
 {
-    return wcpy_wrapper_call((Wrapper *)self, args, nargsf, kwnames);
+    Wrapper *self = (Wrapper *)op;
+    if (PyVectorcall_NARGS(nargsf) == 1 && kwnames == NULL && !self->is_method &&
+        !self->typed && self->opts == NULL && self->async_miss == NULL && self->maxsize != 0) {
+        PyObject *x = args[0];
+        void *value, *key;
+        Py_hash_t hash = PyObject_Hash(x);
+        int r;
+        if (hash == -1)
+            return NULL;
+        key = wcpy_lru_probe_single(x);
+        r = wc_get(self->cache, NULL, (uint64_t)hash, key, &value);
+        if (r == WC_OK)
+            return value;   /* retain_value gave us our reference */
+        return after_miss(self, NULL, wcpy_lru_probe_own(key), hash, r, args, nargsf, NULL);
+    }
+    return wcpy_wrapper_call(self, args, nargsf, kwnames);
 }
 
 /* ------------------------------------------------------------------ */

@@ -89,6 +89,12 @@ PyObject *wcpy_wrapper_name(Wrapper *self);
  * release it with wcpy_lru_probe_release(). 0, or -1 with an exception. */
 int wcpy_lru_probe(LruState *st, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
                    int typed, PyObject *owner, void **probe, Py_hash_t *hash);
+/* The probe of a function's lone positional argument x (not typed), as
+ * wcpy_lru_probe makes it but borrowing x: valid while the caller holds x.
+ * wcpy_lru_probe_own turns such a probe into one wcpy_lru_probe_release
+ * accepts (takes the reference the release will drop). */
+void *wcpy_lru_probe_single(PyObject *x);
+void *wcpy_lru_probe_own(void *probe);
 PyObject *wcpy_lru_probe_key(void *probe);   /* new reference, NULL + exception */
 void wcpy_lru_probe_release(void *probe);
 /* The ops of an lru_cache's wc_cache (key equality as functools', see key.c). */

@@ -388,6 +388,7 @@ void wcpy_config_init(wc_config *cfg, const wc_ops *ops)
     wc_config_init(cfg);
     cfg->ops = ops;
     cfg->allocator = &wcpy_allocator;
+    cfg->flags = WC_RETAIN_SIMPLE;   /* retain_value is Py_INCREF: never re-enters */
 }
 
 int wcpy_put(wc_cache *cache, wc_owner *owner, uint64_t hash, PyObject *key, PyObject *value,

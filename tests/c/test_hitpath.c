@@ -416,6 +416,96 @@ START_TEST(test_fast_bytes_hits)
 }
 END_TEST
 
+/* WC_RETAIN_SIMPLE: retain_value is called once per hit, from the fast path
+ * (no enter/leave: a callback that re-entered would see depth 0), and still
+ * on the general path (an `equal` callback that changes the cache makes the
+ * lookup start over; the hit it then finds is retained before the get's
+ * deferred releases run). */
+static int s_equal_removes;
+static wc_cache *s_cache;
+
+static int s_equal(void *ctx, const void *stored, const void *probe)
+{
+    (void)ctx;
+    if (*(const int *)stored != *(const int *)probe)
+        return 0;
+    if (s_equal_removes) {   /* remove another entry: key 3 */
+        s_equal_removes = 0;
+        TU_REQUIRE_EQ(wc_remove(s_cache, NULL, 3, &keys[3]), WC_OK);
+    }
+    return 1;
+}
+
+static void s_retain(void *ctx, void *value)
+{
+    rctx *r = (rctx *)ctx;
+    int i = (int)((int *)value - r_vals);
+    r->retained++;
+    r->value_alive = !r_freed[i];
+    /* the fast path does not enter the cache for this callback */
+    TU_REQUIRE(r->c == NULL || wc_cache_size(r->c) <= 4, "cache unreadable");
+}
+
+static void retain_simple(unsigned flags)
+{
+    static const wc_ops ops = {s_equal, NULL, r_free_value, s_retain, NULL};
+    rctx r;
+    wc_config cfg;
+    wc_stats st;
+    void *v = NULL;
+    int probe, i;
+    memset(&r, 0, sizeof r);
+    memset(r_freed, 0, sizeof r_freed);
+    wc_config_init(&cfg);
+    cfg.ops = &ops;
+    cfg.ops_ctx = &r;
+    cfg.flags = flags | WC_RETAIN_SIMPLE;
+    ck_assert_int_eq(wc_cache_new(&cfg, &r.c), WC_OK);
+    s_cache = r.c;
+    for (i = 0; i < 4; i++) {
+        keys[i] = i;
+        ck_assert_int_eq(wc_put(r.c, NULL, (uint64_t)i, &keys[i], &r_vals[i], 1), WC_OK);
+    }
+    /* fast hits (identical key): one retain each, get and peek */
+    ck_assert_int_eq(wc_get(r.c, NULL, 1, &keys[1], &v), WC_OK);
+    ck_assert_ptr_eq(v, &r_vals[1]);
+    ck_assert_int_eq(wc_peek(r.c, NULL, 1, &keys[1], &v), WC_OK);
+    ck_assert_int_eq(r.retained, 2);
+    /* a miss retains nothing */
+    probe = 7;
+    ck_assert_int_eq(wc_get(r.c, NULL, 7, &probe, &v), WC_NOTFOUND);
+    ck_assert_int_eq(r.retained, 2);
+    /* general path: an equal (not identical) key whose `equal` removes
+     * another entry: the lookup starts over, hits, retains once */
+    probe = 2;
+    s_equal_removes = 1;
+    ck_assert_int_eq(wc_get(r.c, NULL, 2, &probe, &v), WC_OK);
+    ck_assert_ptr_eq(v, &r_vals[2]);
+    ck_assert_int_eq(r.retained, 3);
+    ck_assert_int_eq(r.value_alive, 1);
+    ck_assert_int_eq(r_freed[2], 0);
+    ck_assert_int_eq(r_freed[3], 1);   /* released when the get left */
+    ck_assert_uint_eq(wc_cache_size(r.c), 3);
+    wc_cache_stats(r.c, &st);
+    ck_assert_uint_eq(st.hits, 2);
+    ck_assert_uint_eq(st.misses, 1);
+    ck_assert_int_eq(wc_cache_free(r.c), WC_OK);
+    s_cache = NULL;
+}
+
+START_TEST(test_retain_simple)
+{
+    wc_config cfg;
+    wc_cache *c = NULL;
+    in_both_modes(retain_simple);
+    /* unknown flags are refused */
+    wc_config_init(&cfg);
+    cfg.flags = 4u;
+    ck_assert_int_eq(wc_cache_new(&cfg, &c), WC_EINVAL);
+    ck_assert_ptr_null(c);
+}
+END_TEST
+
 static Suite *hitpath_suite(void)
 {
     Suite *s = suite_create("hitpath");
@@ -428,6 +518,7 @@ static Suite *hitpath_suite(void)
     tcase_add_test(tc, test_fast_retain_frees_cache);
     tcase_add_test(tc, test_fast_get_from_callback);
     tcase_add_test(tc, test_fast_bytes_hits);
+    tcase_add_test(tc, test_retain_simple);
     suite_add_tcase(s, tc);
     return s;
 }
