@@ -230,11 +230,24 @@ static size_t entry_size(const wc_cache *cache, int owned)
            ((cache->flags & WC__F_TTL) ? sizeof(uint64_t) : 0);
 }
 
-/* The deadline of an entry of a ttl cache: the last 8 bytes. */
-static uint64_t *entry_deadline(wc__entry *e)
+/* The deadline of an entry of a ttl cache: the last 8 bytes. They are
+ * 8-aligned only where pointers are 8 bytes, hence memcpy (one load or
+ * store once compiled). */
+static void *entry_deadline(wc__entry *e)
 {
-    return (uint64_t *)(void *)((char *)e + (e->owner != NULL
-                                             ? WC__OWNED_SIZE : WC__UNOWNED_SIZE));
+    return (char *)e + (e->owner != NULL ? WC__OWNED_SIZE : WC__UNOWNED_SIZE);
+}
+
+static uint64_t deadline_get(wc__entry *e)
+{
+    uint64_t d;
+    memcpy(&d, entry_deadline(e), sizeof d);
+    return d;
+}
+
+static void deadline_set(wc__entry *e, uint64_t d)
+{
+    memcpy(entry_deadline(e), &d, sizeof d);
 }
 
 /* ------------------------------------------------------------------ */
@@ -273,7 +286,10 @@ static inline uint64_t mix_hash(uint64_t h, const void *owner)
 /* ------------------------------------------------------------------ */
 
 #define INDEX_MIN_SLOTS 8u
-#define INDEX_MAX_BITS 32u   /* home slots come from the hash's high half */
+/* Home slots come from the hash's high half (hhi): at most 2^32 slots; and
+ * the slot array's size in bytes must fit in a size_t (2^27 slots of 16
+ * bytes where size_t has 32 bits). */
+#define INDEX_MAX_BITS (SIZE_MAX > 0xFFFFFFFFu ? 32u : 27u)
 
 static inline size_t home_slot(const wc_cache *cache, uint64_t hash)
 {
@@ -320,6 +336,7 @@ static int index_resize(wc_cache *cache, unsigned bits)
     cache->mask = n - 1;
     cache->shift = 64u - bits;
     cache->longest_probe = 0;
+    cache->shrink_failed = 0;
     for (i = 0; i < old_n; i++)
         if (old[i].entry != NULL)
             index_insert(cache, old[i].hash, old[i].entry);
@@ -330,28 +347,36 @@ static int index_resize(wc_cache *cache, unsigned bits)
 
 static unsigned index_bits(const wc_cache *cache) { return 64u - cache->shift; }
 
-/* Room for one more entry: grow (double) at 3/4 full. */
-static int index_reserve(wc_cache *cache)
+/* Room for one more entry: grow (double) at 3/4 full. A put that replaces
+ * an entry (`replacing`) holds both for a moment and then has as many as
+ * before: it only needs a free slot, so it never grows the index (nor
+ * fails for want of memory to do so). */
+static int index_reserve(wc_cache *cache, int replacing)
 {
     size_t n = cache->mask + 1;
-    if (cache->size + 1 <= n - n / 4)
+    if (cache->size + 1 <= n - n / 4 || (replacing && cache->size + 1 < n))
         return WC_OK;
     if (index_bits(cache) >= INDEX_MAX_BITS)
         return WC_ENOMEM;   /* 2^32 slots: the index cannot grow further */
     return index_resize(cache, index_bits(cache) + 1);
 }
 
-/* After removals: halve while the index is less than 1/8 full, down to a
- * load of at least 3/16, so that growing again takes many puts. Best
- * effort: if the allocation fails the index stays as it is. */
+/* After removals: when the index is less than 1/8 full, halve it until
+ * its load is at least 1/8 (it is then below 1/4, so growing again takes
+ * as many puts as there are entries). Best effort: if the allocation
+ * fails the index stays as it is, and no shrink is tried again until the
+ * index next changes size (so that calls under memory pressure do not
+ * each try the allocator). */
 static void index_shrink(wc_cache *cache)
 {
     unsigned bits = index_bits(cache);
-    if (cache->size >= ((cache->mask + 1) >> 3) || cache->mask + 1 <= INDEX_MIN_SLOTS)
+    if (cache->size >= ((cache->mask + 1) >> 3) || cache->mask + 1 <= INDEX_MIN_SLOTS ||
+        cache->shrink_failed)
         return;
     while (bits > 3u && cache->size < (((size_t)1 << bits) >> 3))
         bits--;
-    (void)index_resize(cache, bits);
+    if (index_resize(cache, bits) != WC_OK)
+        cache->shrink_failed = 1;
 }
 
 /* Take e out of the index: find its slot from its home, then close the
@@ -835,7 +860,7 @@ static uint64_t cache_now(wc_cache *cache)
 
 static int expired(wc__entry *e, uint64_t now)
 {
-    return *entry_deadline(e) <= now;
+    return deadline_get(e) <= now;
 }
 
 /* SIEVE + ttl: drop the expired entries at the old end (deadline order). */
@@ -1376,7 +1401,7 @@ int wc__put(wc_cache *cache, const wc_hint *hint, wc_owner *owner,
             goto fail;
         }
     }
-    if (index_reserve(cache) != WC_OK) {   /* may grow the index: no callback */
+    if (index_reserve(cache, r == 1) != WC_OK) {   /* may grow the index: no callback */
         if (g != NULL && g->entries.next == &g->entries)
             group_release(cache, g);   /* the group was new and is empty */
         r = WC_ENOMEM;
@@ -1403,7 +1428,7 @@ int wc__put(wc_cache *cache, const wc_hint *hint, wc_owner *owner,
         uint64_t d;
         now = cache_now(cache);
         d = now + cache->ttl;
-        *entry_deadline(e) = d < now ? UINT64_MAX : d;
+        deadline_set(e, d < now ? UINT64_MAX : d);
     }
     if (r == 1) {
         if (old->key == key)

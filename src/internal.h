@@ -64,6 +64,8 @@ struct wc_cache {
     size_t mask;                 /* slots - 1 */
     unsigned shift;              /* 64 - k: home slot = hash >> shift */
     unsigned longest_probe;      /* high-water mark since the last resize */
+    int shrink_failed;           /* a shrink's allocation failed: no retry
+                                    until the index next changes size */
     int closing;                 /* wc_cache_free() has been called */
     int free_pending;            /* ... from a callback: the outermost call frees */
     size_t max_entries;

@@ -231,6 +231,150 @@ START_TEST(test_index_shrinks)
 }
 END_TEST
 
+/* Caller hashes chosen by inverting mix_hash, so that mixed hashes land
+ * on chosen home slots, most of them in the last slots (runs wrap around
+ * the end of the array), while the index grows and shrinks (from the
+ * review of the index). */
+static uint64_t inv_odd(uint64_t a)
+{
+    uint64_t x = a;   /* Newton: x = x * (2 - a*x) */
+    int i;
+    for (i = 0; i < 6; i++)
+        x *= 2 - a * x;
+    return x;
+}
+
+/* The caller hash h with mix_hash(h, NULL) == y. */
+static uint64_t unmix(uint64_t y)
+{
+    uint64_t x = y * inv_odd(0x9E3779B97F4A7C15ull);
+    x ^= x >> 32;
+    return x * inv_odd(0x94D049BB133111EBull);
+}
+
+
+#define NK 2000
+START_TEST(test_crafted_homes_wrap)
+{
+    static void *model[NK + 1];
+    static uint64_t hk[NK + 1];
+    wc_cache *c = NULL;
+    uint64_t s = 88172645463325252ull;
+    uintptr_t k;
+    int step;
+
+    ck_assert_int_eq(wc_cache_new(NULL, &c), WC_OK);
+    for (k = 1; k <= NK; k++) {
+        /* top bits all ones for 3/4 of the keys (home = last slots at any
+         * k), random low bits; the full hash differs per key */
+        uint64_t y = rng_next(&s);
+        if (k % 4 != 0)
+            y |= 0xfff0000000000000ull;
+        hk[k] = unmix(y);
+        ck_assert(wc__debug_hash(hk[k], NULL) == y);
+    }
+    for (step = 0; step < 200000; step++) {
+        uintptr_t j, lim = (step / 20000) % 2 ? 40 : NK;   /* grow and shrink */
+        k = 1 + (uintptr_t)(rng_next(&s) % lim);
+        if (rng_next(&s) % 2) {
+            void *v = (void *)(uintptr_t)(step + 1);
+            TU_REQUIRE(wc_put(c, NULL, hk[k], (void *)k, v, 1) >= 0, "put");
+            model[k] = v;
+        } else {
+            int r = wc_remove(c, NULL, hk[k], (void *)k);
+            TU_REQUIRE_EQ(r, model[k] != NULL ? WC_OK : WC_NOTFOUND);
+            model[k] = NULL;
+        }
+        if (step % 101 != 0)
+            continue;
+        for (j = 1; j <= NK; j++) {
+            void *v = NULL;
+            int r = wc_peek(c, NULL, hk[j], (void *)j, &v);
+            TU_REQUIRE_EQ(r, model[j] != NULL ? WC_OK : WC_NOTFOUND);
+            TU_REQUIRE(v == model[j], "value");
+        }
+    }
+    ck_assert_int_eq(wc_cache_free(c), WC_OK);
+}
+END_TEST
+
+
+/* A put that replaces an entry (size unchanged) at the 3/4 boundary: the
+ * index has 2 free slots of 8 and the insert-then-unlink needs only one; it
+ * must not double the index first (and fail under memory pressure, as it
+ * did before the review). */
+START_TEST(test_replace_at_boundary_needs_no_growth)
+{
+    tu_alloc a;
+    wc_config cfg;
+    wc_cache *c = NULL;
+    wc__table_info ti;
+    uintptr_t k;
+    void *v = NULL;
+    tu_alloc_init(&a);
+    wc_config_init(&cfg);
+    cfg.allocator = &a.hooks;
+    ck_assert_int_eq(wc_cache_new(&cfg, &c), WC_OK);
+    for (k = 1; k <= 6; k++)   /* 6 of 8 slots: the 3/4 limit */
+        ck_assert_int_eq(wc_put(c, NULL, k, (void *)k, (void *)k, 1), WC_OK);
+    wc__debug_table(c, &ti);
+    ck_assert_uint_eq(ti.slots, 8);
+    tu_alloc_fail_in(&a, 2);   /* the entry succeeds, a second block fails */
+    ck_assert_int_eq(wc_put(c, NULL, 1, (void *)1, (void *)100, 1), WC_KEPT_KEY);
+    ck_assert_int_eq(wc_get(c, NULL, 1, (void *)1, &v), WC_OK);
+    ck_assert_ptr_eq(v, (void *)100);
+    wc__debug_table(c, &ti);
+    ck_assert_uint_eq(ti.slots, 8);   /* no growth for a replace */
+    ck_assert_int_eq(wc_cache_free(c), WC_OK);
+    tu_assert_alloc_clean(&a);
+}
+END_TEST
+
+/* A shrink whose allocation fails leaves the index as it is (every entry
+ * still found), and is not tried again on every later call while the
+ * allocator keeps failing; once the index changes size again, shrinking
+ * works again. */
+START_TEST(test_failed_shrink_is_not_retried_on_every_call)
+{
+    tu_alloc a;
+    wc_config cfg;
+    wc_cache *c = NULL;
+    wc__table_info ti;
+    uintptr_t k;
+    size_t big;
+    long failed;
+    tu_alloc_init(&a);
+    wc_config_init(&cfg);
+    cfg.allocator = &a.hooks;
+    ck_assert_int_eq(wc_cache_new(&cfg, &c), WC_OK);
+    for (k = 1; k <= 1000; k++)
+        TU_REQUIRE_EQ(wc_put(c, NULL, k, (void *)k, (void *)k, 1), WC_OK);
+    wc__debug_table(c, &ti);
+    big = ti.slots;
+    a.fail_all = 1;
+    for (k = 11; k <= 1000; k++)   /* removals allocate nothing themselves */
+        TU_REQUIRE_EQ(wc_remove(c, NULL, k, (void *)k), WC_OK);
+    failed = (long)a.n_failed;
+    ck_assert_int_eq(failed, 1);   /* one shrink tried, not one per remove */
+    for (k = 1; k <= 10; k++) {
+        void *v = NULL;
+        TU_REQUIRE_EQ(wc_peek(c, NULL, k, (void *)k, &v), WC_OK);
+        TU_REQUIRE(v == (void *)k, "wrong value");
+    }
+    wc__debug_table(c, &ti);
+    ck_assert_uint_eq(ti.slots, big);
+    a.fail_all = 0;
+    /* grow (a resize), then empty it: the shrink is tried and works */
+    for (k = 11; k <= 2000; k++)
+        TU_REQUIRE_EQ(wc_put(c, NULL, k, (void *)k, (void *)k, 1), WC_OK);
+    ck_assert_int_eq(wc_clear(c), WC_OK);
+    wc__debug_table(c, &ti);
+    ck_assert_uint_eq(ti.slots, 8);
+    ck_assert_int_eq(wc_cache_free(c), WC_OK);
+    tu_assert_alloc_clean(&a);
+}
+END_TEST
+
 static Suite *hash_suite(void)
 {
     Suite *s = suite_create("hash");
@@ -243,6 +387,9 @@ static Suite *hash_suite(void)
     tcase_add_test(tc, test_real_collisions_are_counted);
     tcase_add_test(tc, test_remove_keeps_runs_findable);
     tcase_add_test(tc, test_index_shrinks);
+    tcase_add_test(tc, test_crafted_homes_wrap);
+    tcase_add_test(tc, test_replace_at_boundary_needs_no_growth);
+    tcase_add_test(tc, test_failed_shrink_is_not_retried_on_every_call);
     suite_add_tcase(s, tc);
     return s;
 }
