@@ -15,8 +15,9 @@
  *     | counters  |                  | lock (atomic byte)     |    cache B, list, ...
  *     +-----------+                  +------------------------+
  *
- *   index:      2^k slots of 16 bytes {64-bit hash, entry *}, linear probing,
- *               at most 3/4 full, no tombstones (see below).
+ *   index:      2^k slots, each an entry address with a 4-bit hash tag in
+ *               its low bits (8 bytes), linear probing, at most 3/4
+ *               full, no tombstones (see below).
  *   order list: sentinel <-> oldest <-> ... <-> newest (= cache->tail),
  *               through prev/next; the sentinel lives in the cache and is
  *               in no index slot.
@@ -32,23 +33,32 @@
  * owner-list link. A hit reads 32 bytes (offsets 16-47, internal.h says
  * why there), LRU hits also the links.
  *
- * The index is the layout of CPython's dict and of most modern tables,
- * rather than uthash's chains (which the core used until issue 9): a lookup
- * reads one dense array, where the hash of up to four neighbours shares a
- * cache line, and then the one entry whose full 64-bit hash matches; a
- * chained table reads a bucket, then each entry of the chain. Slot i holds
- * an entry whose home slot (hash >> shift: the top k bits) is i or before
- * it in the same run of occupied slots, so a lookup walks from the home
- * slot to the first empty one. Removal shifts back the entries after the
- * gap whose run crossed it (index_remove), so runs stay as short as if the
- * removed entry had never been there, and no slot is ever a tombstone. The
- * index doubles when a put would make it more than 3/4 full, and halves
- * (in leave(), best effort) when it is less than 1/8 full; both rehash from
- * the slots' stored hashes without touching an entry. An entry finds its
- * own slot from hhi (its home) and its address: unlinking needs no lookup.
+ * The index is an open-addressing array, like CPython's dict and most
+ * modern tables, rather than uthash's chains (which the core used until
+ * issue 9): a lookup reads one dense array, where seven neighbours share
+ * the slot's cache line, and then the one entry whose tag matches; a
+ * chained table reads a bucket, then each entry of the chain. A slot is
+ * the entry's address OR-ed with a tag: the low 4 bits of hhi, stored in
+ * the address's low bits, which are zero because entries are 16-byte
+ * aligned (index_accept drops to 3 or 2 bits, once, for an allocator that
+ * gives less). A probe skips 15 of 16 foreign slots on the tag alone, and
+ * an entry whose tag matches is checked on its owner, its key (identity
+ * first, as CPython's dict does), its hhi, then `equal`. 8 bytes a slot,
+ * at 3/8 to 3/4 full: 11-21 bytes an entry (a first version with 16-byte
+ * slots {hash, entry} cost twice that, more than uthash's buckets, and
+ * its larger array made hits slower at 64k entries). Slot i holds an entry whose home slot
+ * (hash >> shift: the top k bits, the top of hhi) is i or before it in the
+ * same run of occupied slots, so a lookup walks from the home slot to the
+ * first empty one. Removal shifts back the entries after the gap whose run
+ * crossed it (index_remove), so runs stay as short as if the removed entry
+ * had never been there, and no slot is ever a tombstone. The index doubles
+ * when a put would make it more than 3/4 full, and halves (in leave(), best
+ * effort) when it is less than 1/8 full; both rehash from each entry's hhi.
+ * An entry finds its own slot from hhi (its home) and its address:
+ * unlinking needs no lookup.
  *
  * A hit therefore never touches owner groups: the lookup compares the
- * slot's hash, then the entry's owner and key; the hash is mixed with the
+ * slot's tag, then the entry's owner and key; the hash is mixed with the
  * owner's address (mix_hash). Groups are resolved only where entries are
  * linked into or out of an owner: a put finds or creates the (owner, cache)
  * group by walking the owner's group list; an unlink sees from the entry's
@@ -66,7 +76,8 @@
  * hand's entry moves the hand to its newer neighbour.
  *
  * Costs: get/put/remove walk one probe run (about 2.5 slots on average at
- * the highest load, wc_stats.longest_probe at worst); owner release and
+ * the highest load, wc_stats.longest_probe at worst; a removal also reads
+ * the entries it shifts back); owner release and
  * wc_cache_clear_owner walk only that owner's list; LRU eviction takes
  * sentinel.next, SIEVE eviction clears at most one pass of visited bits.
  *
@@ -79,8 +90,8 @@
  * alive). On a cache that is not thread-safe one test of the flags and
  * depth decides; a thread-safe cache takes its lock first and tests under
  * it. The fast path mixes the hash once, walks the probe run comparing the
- * slots' hashes, then owner and key pointers, and on a hit sets the visited bit (SIEVE) or
- * relinks (LRU) and counts it; a miss is counted too. It unlinks nothing,
+ * slots' tags, then owner and key pointers, and on a hit sets the visited
+ * bit (SIEVE) or relinks (LRU) and counts it; a miss is counted too. It unlinks nothing,
  * so there is nothing to drain, and it calls no user callback itself:
  *  - an entry that needs the user's `equal` (keys not identical) hands over
  *    to the general path (enter, lookup with the restart rule, leave), which
@@ -305,24 +316,37 @@ static inline size_t entry_home(const wc_cache *cache, const wc__entry *e)
 
 static size_t index_bytes(size_t slots) { return slots * sizeof(wc__slot); }
 
-/* Put e (hash `hash`) in the first free slot from its home; records the
- * probe length. The caller made sure there is room (load <= 3/4). */
-static void index_insert(wc_cache *cache, uint64_t hash, wc__entry *e)
+/* Tags: the low bits of the hash's high half (hhi), so that they can be
+ * computed again from the entry when the index is rebuilt; the home slot
+ * uses the top bits, which are independent of these below 2^28 slots. */
+static inline uintptr_t hash_tag(const wc_cache *cache, uint64_t hash)
 {
-    size_t i = home_slot(cache, hash);
+    return (uintptr_t)(hash >> 32) & cache->tag_mask;
+}
+
+static inline wc__entry *slot_entry(const wc_cache *cache, wc__slot s)
+{
+    return (wc__entry *)(s & ~cache->tag_mask);
+}
+
+/* Put e in the first free slot from its home; records the probe length.
+ * The caller made sure there is room (load <= 3/4). */
+static void index_insert(wc_cache *cache, wc__entry *e)
+{
+    size_t i = entry_home(cache, e);
     unsigned probe = 1;
-    while (cache->slots[i].entry != NULL) {
+    while (cache->slots[i] != 0) {
         i = (i + 1) & cache->mask;
         probe++;
     }
-    cache->slots[i].hash = hash;
-    cache->slots[i].entry = e;
+    cache->slots[i] = (uintptr_t)e | ((uintptr_t)e->hhi & cache->tag_mask);
     if (probe > cache->longest_probe)
         cache->longest_probe = probe;
 }
 
-/* Move every entry into a new array of 2^bits slots. Fails (WC_ENOMEM,
- * nothing changed) only if the allocation does. */
+/* Move every entry into a new array of 2^bits slots (reading each entry's
+ * hhi: slots keep only a tag). Fails (WC_ENOMEM, nothing changed) only if
+ * the allocation does. */
 static int index_resize(wc_cache *cache, unsigned bits)
 {
     size_t n = (size_t)1 << bits, old_n, i;
@@ -338,10 +362,37 @@ static int index_resize(wc_cache *cache, unsigned bits)
     cache->longest_probe = 0;
     cache->shrink_failed = 0;
     for (i = 0; i < old_n; i++)
-        if (old[i].entry != NULL)
-            index_insert(cache, old[i].hash, old[i].entry);
+        if (old[i] != 0)
+            index_insert(cache, slot_entry(cache, old[i]));
     if (old != NULL)
         wc__free(cache, old, index_bytes(old_n));
+    return WC_OK;
+}
+
+/* A new entry's address must leave the tag bits free. Entries need the
+ * alignment of a pointer, which gives at least 2 (32-bit) or 3 bits; the
+ * cache starts with 4 (16-byte alignment, what malloc and pymalloc give on
+ * 64-bit systems) and drops to what the allocator really gives the first
+ * time a block comes back less aligned, retagging every slot (O(slots),
+ * once). A block not even aligned for the entry is refused (WC_EINVAL: the
+ * allocator hook breaks its contract). */
+static int index_accept(wc_cache *cache, const wc__entry *e)
+{
+    uintptr_t low = (uintptr_t)e & cache->tag_mask;
+    size_t i;
+    if (low == 0)
+        return WC_OK;
+    if (((uintptr_t)e & (_Alignof(wc__entry) - 1)) != 0)
+        return WC_EINVAL;
+    while (((uintptr_t)e & cache->tag_mask) != 0) {
+        uintptr_t old_mask = cache->tag_mask;
+        cache->tag_mask >>= 1;
+        for (i = 0; i <= cache->mask; i++)
+            if (cache->slots[i] != 0) {
+                wc__entry *x = (wc__entry *)(cache->slots[i] & ~old_mask);
+                cache->slots[i] = (uintptr_t)x | ((uintptr_t)x->hhi & cache->tag_mask);
+            }
+    }
     return WC_OK;
 }
 
@@ -388,17 +439,17 @@ static void index_remove(wc_cache *cache, const wc__entry *e)
     wc__slot *slots = cache->slots;
     size_t mask = cache->mask;
     size_t i = entry_home(cache, e), j;
-    while (slots[i].entry != e)
+    while (slot_entry(cache, slots[i]) != e)
         i = (i + 1) & mask;
-    for (j = (i + 1) & mask; slots[j].entry != NULL; j = (j + 1) & mask) {
-        size_t home = home_slot(cache, slots[j].hash);
+    for (j = (i + 1) & mask; slots[j] != 0; j = (j + 1) & mask) {
+        size_t home = entry_home(cache, slot_entry(cache, slots[j]));
         /* slot j may move to the gap at i if its home is not in (i, j] */
         if (((j - home) & mask) >= ((j - i) & mask)) {
             slots[i] = slots[j];
             i = j;
         }
     }
-    slots[i].entry = NULL;
+    slots[i] = 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -792,17 +843,24 @@ static int lookup(wc_cache *cache, const wc_owner *owner, uint64_t hash,
     unsigned restarts;
     for (restarts = 0; restarts <= WC_MAX_RESTARTS; restarts++) {
         size_t i = home_slot(cache, hash);
+        uintptr_t tag = hash_tag(cache, hash);
         int changed = 0;
-        wc__entry *e;
-        for (; (e = cache->slots[i].entry) != NULL; i = (i + 1) & cache->mask) {
+        wc__slot s;
+        for (; (s = cache->slots[i]) != 0; i = (i + 1) & cache->mask) {
+            wc__entry *e;
             uint64_t version;
             int eq;
-            if (cache->slots[i].hash != hash || e->owner != owner)
+            if (((s ^ tag) & cache->tag_mask) != 0)
                 continue;
-            if (e->key == key) {
+            e = (wc__entry *)(s ^ tag);
+            if (e->owner != owner)
+                continue;
+            if (e->key == key) {   /* identity first, as in CPython's dict */
                 *found = e;
                 return 1;
             }
+            if (e->hhi != (uint32_t)(hash >> 32))
+                continue;
             if (cache->ops.equal == NULL)
                 continue;   /* no callback: keys are equal only if identical */
             version = cache->version;
@@ -1033,6 +1091,7 @@ int wc__cache_new(const wc_config *config, wc_cache **out)
 #endif
 
     cache->tail = &cache->sentinel;
+    cache->tag_mask = 15;   /* 16-byte aligned entries, until one is not */
     if (index_resize(cache, 3u) != WC_OK) {   /* INDEX_MIN_SLOTS */
 #ifdef WC_HAVE_PTHREADS
         if (cache->has_mutex)
@@ -1221,13 +1280,20 @@ static WC__ALWAYS_INLINE int get_quick(wc_cache *cache, wc_owner *owner,
 {
     const wc__slot *slots = cache->slots;
     size_t i = home_slot(cache, hashv);
+    uintptr_t tag = hash_tag(cache, hashv);
     wc__entry *e;
+    wc__slot s;
 
-    for (; (e = slots[i].entry) != NULL; i = (i + 1) & cache->mask) {
-        if (slots[i].hash != hashv || e->owner != owner)
+    for (; (s = slots[i]) != 0; i = (i + 1) & cache->mask) {
+        if (((s ^ tag) & cache->tag_mask) != 0)
             continue;
-        if (e->key == key)
+        e = (wc__entry *)(s ^ tag);   /* the tag matched: its bits are now 0 */
+        if (e->owner != owner)
+            continue;
+        if (e->key == key)   /* identity first, as in CPython's dict */
             goto found;
+        if (e->hhi != (uint32_t)(hashv >> 32))
+            continue;
         if (bytes) {
             if (cache->ops.equal(cache->ctx, e->key, key) > 0)
                 goto found;
@@ -1379,6 +1445,11 @@ int wc__put(wc_cache *cache, const wc_hint *hint, wc_owner *owner,
         leave(cache);
         return WC_ENOMEM;
     }
+    if (index_accept(cache, e) != WC_OK) {   /* a misaligned block */
+        wc__free(cache, e, size);
+        leave(cache);
+        return WC_EINVAL;
+    }
 
     if (hint != NULL && !hint->wc__found && hint->wc__version == cache->version)
         r = 0;   /* nothing was added or removed since the miss (rule 3) */
@@ -1412,7 +1483,7 @@ int wc__put(wc_cache *cache, const wc_hint *hint, wc_owner *owner,
     e->owner = owner;
     e->hhi = (uint32_t)(hashv >> 32);
     e->bits = weight;
-    index_insert(cache, hashv, e);
+    index_insert(cache, e);
     order_append(cache, e);
     if (g != NULL) {
         e->olink.next = &g->entries;
@@ -1777,13 +1848,14 @@ void wc__debug_table(const wc_cache *cache_in, wc__table_info *out)
     n = cache->mask + 1;
     out->slots = n;
     out->longest_probe = cache->longest_probe;
+    out->tag_mask = (unsigned)cache->tag_mask;
     for (i = 0; i < n; i++) {
-        const wc__entry *e = cache->slots[i].entry;
+        const wc__entry *e = slot_entry(cache, cache->slots[i]);
         size_t probe;
         if (e == NULL)
             continue;
         out->items++;
-        probe = ((i - home_slot(cache, cache->slots[i].hash)) & cache->mask) + 1;
+        probe = ((i - entry_home(cache, e)) & cache->mask) + 1;
         out->probe_total += probe;
         if (probe > out->max_probe)
             out->max_probe = probe;

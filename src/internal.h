@@ -39,12 +39,11 @@ typedef struct wc__entry {
 #define WC__OWNED_SIZE (sizeof(wc__entry))
 #define WC__UNOWNED_SIZE (offsetof(wc__entry, olink))
 
-/* A slot of the open-addressing index: the entry's full 64-bit mixed hash
- * and the entry (NULL: empty). 16 bytes, four to a cache line. */
-typedef struct wc__slot {
-    uint64_t hash;
-    wc__entry *entry;
-} wc__slot;
+/* A slot of the open-addressing index: the entry's address with a few bits
+ * of its hash (the tag) in the address's low bits, which are zero because
+ * entries are aligned; 0: empty. 8 bytes on 64-bit systems, eight slots to
+ * a cache line. See "The index" in cache.c. */
+typedef uintptr_t wc__slot;
 
 enum {
     WC__F_BYTES = 1u,        /* made by the bytes layer: generic API refused */
@@ -64,6 +63,7 @@ struct wc_cache {
     size_t mask;                 /* slots - 1 */
     unsigned shift;              /* 64 - k: home slot = hash >> shift */
     unsigned longest_probe;      /* high-water mark since the last resize */
+    uintptr_t tag_mask;          /* the slot bits that hold the tag */
     int shrink_failed;           /* a shrink's allocation failed: no retry
                                     until the index next changes size */
     int closing;                 /* wc_cache_free() has been called */

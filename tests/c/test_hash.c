@@ -375,6 +375,85 @@ START_TEST(test_failed_shrink_is_not_retried_on_every_call)
 }
 END_TEST
 
+/* Slots keep tag bits in the low bits of entry addresses. An allocator
+ * whose blocks are 8-aligned but not 16-aligned (a pool allocator may do
+ * that) makes the index use fewer tag bits: every entry, those stored
+ * before and after, is still found. A block not even aligned for an entry
+ * is refused with WC_EINVAL, and nothing leaks. */
+typedef struct offset_alloc {
+    size_t shift;        /* bytes added to a 16-aligned malloc block */
+    size_t live;
+    long after;          /* the first `after` blocks come unshifted */
+} offset_alloc;
+
+/* A malloc block (16-aligned) plus 16 plus the shift: `shift` past a
+ * multiple of 16; the free takes the shift back from the address. */
+static void *off_malloc(void *ctx, size_t size)
+{
+    offset_alloc *a = (offset_alloc *)ctx;
+    size_t shift = a->after > 0 ? 0 : a->shift;
+    char *p = (char *)malloc(size + 32);
+    if (p == NULL)
+        return NULL;
+    if (a->after > 0)
+        a->after--;
+    a->live++;
+    return p + 16 + shift;
+}
+
+static void off_free(void *ctx, void *ptr, size_t size)
+{
+    offset_alloc *a = (offset_alloc *)ctx;
+    uintptr_t u = (uintptr_t)ptr;
+    (void)size;
+    a->live--;
+    free((char *)ptr - 16 - (u & 15));
+}
+
+START_TEST(test_less_aligned_allocator)
+{
+    offset_alloc oa = {8, 0, 40};
+    wc_allocator hooks = {off_malloc, off_free, &oa};
+    wc__table_info ti;
+    wc_config cfg;
+    wc_cache *c = NULL;
+    uintptr_t k;
+    if (sizeof(void *) < 8)
+        return;   /* 32-bit: 8-aligned is all an entry needs, nothing to test */
+    wc_config_init(&cfg);
+    cfg.allocator = &hooks;
+    ck_assert_int_eq(wc_cache_new(&cfg, &c), WC_OK);
+    /* the first blocks (cache, index, first entries) are 16-aligned, then
+     * every block is 8 past a multiple of 16 */
+    for (k = 1; k <= 3000; k++)
+        TU_REQUIRE_EQ(wc_put(c, NULL, k * 0x9E3779B97F4A7C15ull, (void *)k,
+                             (void *)k, 1), WC_OK);
+    for (k = 1; k <= 3000; k++) {
+        void *v = NULL;
+        TU_REQUIRE_EQ(wc_get(c, NULL, k * 0x9E3779B97F4A7C15ull, (void *)k, &v),
+                      WC_OK);
+        TU_REQUIRE(v == (void *)k, "wrong value");
+    }
+    for (k = 1; k <= 3000; k += 2)
+        TU_REQUIRE_EQ(wc_remove(c, NULL, k * 0x9E3779B97F4A7C15ull, (void *)k), WC_OK);
+    ck_assert_uint_eq(wc_cache_size(c), 1500);
+    wc__debug_table(c, &ti);
+    ck_assert_uint_eq(ti.tag_mask, 7);   /* from 4 tag bits down to 3 */
+    ck_assert_uint_eq(ti.items, 1500);
+    ck_assert_int_eq(wc_cache_free(c), WC_OK);
+    ck_assert_uint_eq(oa.live, 0);
+
+    /* blocks 4 past a multiple of 16: not aligned for an entry */
+    oa.shift = 4;
+    oa.after = 2;   /* the cache and its index */
+    ck_assert_int_eq(wc_cache_new(&cfg, &c), WC_OK);
+    ck_assert_int_eq(wc_put(c, NULL, 1, (void *)1, (void *)1, 1), WC_EINVAL);
+    ck_assert_uint_eq(wc_cache_size(c), 0);
+    ck_assert_int_eq(wc_cache_free(c), WC_OK);
+    ck_assert_uint_eq(oa.live, 0);
+}
+END_TEST
+
 static Suite *hash_suite(void)
 {
     Suite *s = suite_create("hash");
@@ -390,6 +469,7 @@ static Suite *hash_suite(void)
     tcase_add_test(tc, test_crafted_homes_wrap);
     tcase_add_test(tc, test_replace_at_boundary_needs_no_growth);
     tcase_add_test(tc, test_failed_shrink_is_not_retried_on_every_call);
+    tcase_add_test(tc, test_less_aligned_allocator);
     suite_add_tcase(s, tc);
     return s;
 }
