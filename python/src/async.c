@@ -323,8 +323,8 @@ PyObject *wcpy_async_peek(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
         if (rec == NULL)
             return Py_NewRef(args[3]);
     }
-    r = wc_peek(self->cache, rec != NULL ? &rec->owner : NULL, (uint64_t)hash, args[1],
-                (void **)&value);
+    r = wc_peek(self->cache, rec != NULL ? &rec->owner : NULL, (uint64_t)hash,
+                wcpy_lru_key_probe_form(args[1]), (void **)&value);
     if (r == WC_OK)
         return value;   /* retain_value gave us our reference */
     if (r == WC_NOTFOUND)

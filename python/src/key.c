@@ -60,6 +60,13 @@ static PyObject *build_key(LruState *st, PyObject *const *args, Py_ssize_t nargs
     PyObject *key;
 
     size = nargs + (nkw ? 1 + 2 * nkw : 0) + (typed ? nargs + nkw + (owner != NULL) : 0);
+    if (size == 1) {
+        /* only a typed method called without arguments: (type(self),). A
+         * built key never has one item (a 1-tuple key is a wrapped lone
+         * argument, see "Stored keys"), so this one is (kwd_mark,
+         * type(self)), which no other call builds. */
+        return PyTuple_Pack(2, st->kwd_mark, (PyObject *)Py_TYPE(owner));
+    }
     key = PyTuple_New(size);
     if (key == NULL)
         return NULL;
@@ -137,15 +144,73 @@ void wcpy_lru_probe_release(void *probe)
 /* The ops of an lru_cache's wc_cache                                  */
 /* ------------------------------------------------------------------ */
 
+/* Stored keys. A wrapped lone argument, functools' (x,), is stored as its
+ * probe: x's address with TAG set, holding a strong reference to x, not as
+ * a 1-tuple. A hit then matches it by identity (the core compares key
+ * pointers before calling key_equal), reading no key object, and the entry
+ * owns no tuple (48 bytes less per entry). Every other key is stored as the
+ * object. An exact 1-tuple key object is always such a wrapped argument:
+ * bare keys are never tuples, built keys have no items or at least two
+ * (build_key). Key objects reach the store as 1-tuples from the async path
+ * (wcpy_lru_probe_key), and are stored in the probe form. */
+void *wcpy_lru_key_probe_form(PyObject *key)
+{
+    if (PyTuple_CheckExact(key) && PyTuple_GET_SIZE(key) == 1)
+        return (void *)((uintptr_t)PyTuple_GET_ITEM(key, 0) | TAG);
+    return key;
+}
+
+void *wcpy_lru_stored_form(void *probe)
+{
+    return IS_TAGGED(probe) ? probe : wcpy_lru_key_probe_form((PyObject *)probe);
+}
+
+int wcpy_lru_put(wc_cache *cache, wc_owner *owner, uint64_t hash, void *probe,
+                 PyObject *value, uint32_t weight)
+{
+    PyObject *held = UNTAG(probe);   /* the key object, or the wrapped argument */
+    int r;
+    Py_INCREF(held);
+    Py_INCREF(value);
+    r = wc_put(cache, owner, hash, probe, value, weight);
+    if (r < 0) {
+        Py_DECREF(held);
+        Py_DECREF(value);
+        return r;
+    }
+    /* A refresh of the very same pointer: the cache keeps the reference it
+     * already had, ours is surplus. Not the last one (the caller holds one). */
+    if (r & WC_KEPT_KEY)
+        Py_DECREF(held);
+    if (r & WC_KEPT_VALUE)
+        Py_DECREF(value);
+    return WC_OK;
+}
+
+int wcpy_lru_key_starts_with(const void *stored, PyObject *obj)
+{
+    PyObject *k = UNTAG(stored);
+    if (IS_TAGGED(stored))
+        return k == obj;   /* (obj,) */
+    return PyTuple_CheckExact(k) && PyTuple_GET_SIZE(k) > 0 && PyTuple_GET_ITEM(k, 0) == obj;
+}
+
+static void lru_free_key(void *ctx, void *key)
+{
+    (void)ctx;
+    Py_DECREF(UNTAG(key));
+}
+
 static int key_equal(void *ctx, const void *stored, const void *probe)
 {
     PyObject *a = (PyObject *)stored, *b = (PyObject *)probe;
     (void)ctx;
-    if (IS_TAGGED(probe)) {   /* (x,) against a stored key: tuple equality */
-        PyObject *x = UNTAG(probe), *y;
-        if (!PyTuple_CheckExact(a) || PyTuple_GET_SIZE(a) != 1)
+    if (IS_TAGGED(stored) || IS_TAGGED(probe)) {
+        /* (y,) == (x,): tuple equality, y is x or y == x; a wrapped argument
+         * never equals a bare or built key (see the top comment) */
+        PyObject *x = UNTAG(probe), *y = UNTAG(stored);
+        if (!IS_TAGGED(stored) || !IS_TAGGED(probe))
             return 0;
-        y = PyTuple_GET_ITEM(a, 0);
         return y == x ? 1 : PyObject_RichCompareBool(y, x, Py_EQ);
     }
     if (a == b)
@@ -157,4 +222,4 @@ static int key_equal(void *ctx, const void *stored, const void *probe)
     return PyObject_RichCompareBool(a, b, Py_EQ);
 }
 
-const wc_ops wcpy_lru_ops = {key_equal, wcpy_obj_decref, wcpy_obj_decref, wcpy_obj_incref, NULL};
+const wc_ops wcpy_lru_ops = {key_equal, lru_free_key, wcpy_obj_decref, wcpy_obj_incref, NULL};

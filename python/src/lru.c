@@ -135,7 +135,7 @@ int wcpy_wrapper_store(Wrapper *self, PyObject *owner_obj, void *probe, Py_hash_
 {
     OwnerRef *rec = NULL;
     uint32_t weight = 1;
-    PyObject *key;
+    void *stored;
     int r;
 
     if (self->opts != NULL) {
@@ -157,18 +157,14 @@ int wcpy_wrapper_store(Wrapper *self, PyObject *owner_obj, void *probe, Py_hash_
         if (found && warn_cycle(self, owner_obj) < 0)
             return -1;
     }
-    key = wcpy_lru_probe_key(probe);
-    if (key == NULL)
-        return -1;
+    /* a key object from Python (the async path) goes in its probe form */
+    stored = wcpy_lru_stored_form(probe);
     /* The clock is read last, after every call that may run Python code
      * (weigher, owner record, warning), so the put's time is the put's. */
-    if (self->opts != NULL && wcpy_options_tick(self->opts) < 0) {
-        Py_DECREF(key);
+    if (self->opts != NULL && wcpy_options_tick(self->opts) < 0)
         return -1;
-    }
-    r = wcpy_put(self->cache, rec != NULL ? &rec->owner : NULL, (uint64_t)hash, key, result,
-                 weight);
-    Py_DECREF(key);
+    r = wcpy_lru_put(self->cache, rec != NULL ? &rec->owner : NULL, (uint64_t)hash, stored,
+                     result, weight);
     if (r == WC_ETOOBIG)
         return 0;   /* the core's own check of maxweight */
     if (r == WC_ECHANGED && !PyErr_Occurred())

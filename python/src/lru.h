@@ -96,6 +96,15 @@ int wcpy_lru_probe(LruState *st, PyObject *const *args, Py_ssize_t nargs, PyObje
 void *wcpy_lru_probe_single(PyObject *x);
 void *wcpy_lru_probe_own(void *probe);
 PyObject *wcpy_lru_probe_key(void *probe);   /* new reference, NULL + exception */
+/* How a key is stored (key.c, "Stored keys"): a key object in the probe
+ * form the cache keeps (borrowed); store a probe (either form) with
+ * wcpy_lru_put, which takes its references (WC_OK or a core error); and
+ * whether a stored key's first element is obj (a fallback owner's key). */
+void *wcpy_lru_key_probe_form(PyObject *key);
+void *wcpy_lru_stored_form(void *probe);   /* a probe, or a key object */
+int wcpy_lru_put(wc_cache *cache, wc_owner *owner, uint64_t hash, void *probe,
+                 PyObject *value, uint32_t weight);
+int wcpy_lru_key_starts_with(const void *stored, PyObject *obj);
 void wcpy_lru_probe_release(void *probe);
 /* The ops of an lru_cache's wc_cache (key equality as functools', see key.c). */
 extern const wc_ops wcpy_lru_ops;

@@ -420,7 +420,9 @@ int wcpy_cache_traverse(wc_cache *cache, visitproc visit, void *arg)
         return 0;
     wc_iter_init(&it, cache);
     while (wc_iter_next(&it, &item) == 1) {
-        Py_VISIT((PyObject *)item.key);
+        /* lru caches store some keys with the low bit set (key.c, "Stored
+         * keys"); objects are aligned, so clearing it is right for all */
+        Py_VISIT((PyObject *)((uintptr_t)item.key & ~(uintptr_t)1));
         Py_VISIT((PyObject *)item.value);
     }
     return 0;
