@@ -22,7 +22,8 @@
  * self, and with typed=True without type(self) at the front but with it at
  * the end. The tuple for one positional argument x, (x,), is stored as x
  * itself when x is not a tuple (no allocation on the common hit path); a
- * tuple argument stays wrapped, (x,), so that m((1, 2)) and m(1, 2) keep
+ * tuple argument stays wrapped, (x,) (stored as a tagged pointer to x, not
+ * as a tuple: "Stored keys" below), so that m((1, 2)) and m(1, 2) keep
  * apart. Equality then has to treat "a bare key" vs "an exact tuple key" as
  * unequal (key_equal below): a bare key is never a tuple of any kind, a
  * built key is always an exact tuple, so the only calls this separates that
