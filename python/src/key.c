@@ -169,23 +169,8 @@ void *wcpy_lru_stored_form(void *probe)
 int wcpy_lru_put(wc_cache *cache, wc_owner *owner, uint64_t hash, void *probe,
                  PyObject *value, uint32_t weight)
 {
-    PyObject *held = UNTAG(probe);   /* the key object, or the wrapped argument */
-    int r;
-    Py_INCREF(held);
-    Py_INCREF(value);
-    r = wc_put(cache, owner, hash, probe, value, weight);
-    if (r < 0) {
-        Py_DECREF(held);
-        Py_DECREF(value);
-        return r;
-    }
-    /* A refresh of the very same pointer: the cache keeps the reference it
-     * already had, ours is surplus. Not the last one (the caller holds one). */
-    if (r & WC_KEPT_KEY)
-        Py_DECREF(held);
-    if (r & WC_KEPT_VALUE)
-        Py_DECREF(value);
-    return WC_OK;
+    /* the reference is to the key object, or to the wrapped argument */
+    return wcpy_put_as(cache, owner, hash, probe, UNTAG(probe), value, weight);
 }
 
 int wcpy_lru_key_starts_with(const void *stored, PyObject *obj)

@@ -391,13 +391,13 @@ void wcpy_config_init(wc_config *cfg, const wc_ops *ops)
     cfg->flags = WC_RETAIN_SIMPLE;   /* retain_value is Py_INCREF: never re-enters */
 }
 
-int wcpy_put(wc_cache *cache, wc_owner *owner, uint64_t hash, PyObject *key, PyObject *value,
-             uint32_t weight)
+int wcpy_put_as(wc_cache *cache, wc_owner *owner, uint64_t hash, void *stored,
+                PyObject *key, PyObject *value, uint32_t weight)
 {
     int r;
     Py_INCREF(key);
     Py_INCREF(value);
-    r = wc_put(cache, owner, hash, key, value, weight);
+    r = wc_put(cache, owner, hash, stored, value, weight);
     if (r < 0) {
         Py_DECREF(key);
         Py_DECREF(value);
@@ -410,6 +410,12 @@ int wcpy_put(wc_cache *cache, wc_owner *owner, uint64_t hash, PyObject *key, PyO
     if (r & WC_KEPT_VALUE)
         Py_DECREF(value);
     return WC_OK;
+}
+
+int wcpy_put(wc_cache *cache, wc_owner *owner, uint64_t hash, PyObject *key, PyObject *value,
+             uint32_t weight)
+{
+    return wcpy_put_as(cache, owner, hash, key, key, value, weight);
 }
 
 int wcpy_cache_traverse(wc_cache *cache, visitproc visit, void *arg)

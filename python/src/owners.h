@@ -85,6 +85,10 @@ void wcpy_config_init(wc_config *cfg, const wc_ops *ops);
  * here; a callback may have set one). */
 int wcpy_put(wc_cache *cache, wc_owner *owner, uint64_t hash, PyObject *key, PyObject *value,
              uint32_t weight);
+/* The same with the key stored as the pointer `stored` (a tagged form of
+ * it, key.c), the reference being taken on `key`. */
+int wcpy_put_as(wc_cache *cache, wc_owner *owner, uint64_t hash, void *stored,
+                PyObject *key, PyObject *value, uint32_t weight);
 
 /* tp_traverse helper: visit every key and value of a cache of PyObject *
  * (NULL cache: nothing). Iterating runs no Python code and allocates nothing,
