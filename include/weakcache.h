@@ -221,8 +221,12 @@ WC_API const char *wc_evict_cause_name(wc_evict_cause cause);
  * be NULL. All receive wc_config.ops_ctx as their first argument. */
 typedef struct wc_ops {
     /* Compare a stored key with a probe key (the probe is what was passed to
-     * get/put/remove). Called only when the (mixed) hashes and owners match
-     * and the two pointers differ (identical pointers are equal keys).
+     * get/put/remove). Called only when the owners match, the two pointers
+     * differ (identical pointers are equal keys, whatever the hashes) and
+     * the hashes agree on the high 32 bits of their mix with the owner
+     * (all an entry keeps): so about once in 2^32 candidate pairs for two
+     * keys whose 64-bit hashes differ. `equal` must decide equality by
+     * itself, not from the hashes having matched.
      * Return 1 if equal, 0 if not, a negative value on error (the operation
      * then fails with WC_ECALLBACK, the cache is left consistent, and
      * wc_callback_error() returns the value).

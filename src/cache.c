@@ -393,6 +393,10 @@ static int index_accept(wc_cache *cache, const wc__entry *e)
                 cache->slots[i] = (uintptr_t)x | ((uintptr_t)x->hhi & cache->tag_mask);
             }
     }
+    /* Every slot changed: a lookup that called this put from `equal` holds
+     * a tag of the old width and must start over (rule 3), even if this
+     * put then fails and adds nothing. */
+    cache->version++;
     return WC_OK;
 }
 

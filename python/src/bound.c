@@ -97,9 +97,12 @@ static int is_weakrefable(PyObject *obj)
 
 /* Fallback owners (not weakly referenceable) are the first item of their
  * entries' key tuples. Is `key` one of obj's? */
-static int key_of_fallback_owner(const void *key, PyObject *obj)
+/* An entry of a non-weakrefable obj: unowned (owned entries belong to a
+ * weakrefable owner, even if obj is their key's first element) with obj
+ * first in its key. */
+static int key_of_fallback_owner(const wc_item *item, PyObject *obj)
 {
-    return wcpy_lru_key_starts_with(key, obj);
+    return item->owner == NULL && wcpy_lru_key_starts_with(item->key, obj);
 }
 
 static PyObject *bound_cache_info(PyObject *op, PyObject *unused)
@@ -116,7 +119,7 @@ static PyObject *bound_cache_info(PyObject *op, PyObject *unused)
         wc_item item;
         wc_iter_init(&it, b->wrapper->cache);
         while (wc_iter_next(&it, &item) == 1)
-            n += (size_t)key_of_fallback_owner(item.key, b->self);
+            n += (size_t)key_of_fallback_owner(&item, b->self);
     }
     return wcpy_wrapper_cache_info(b->wrapper, n);
 }
@@ -140,7 +143,7 @@ static PyObject *bound_cache_stats(PyObject *op, PyObject *unused)
     wc_iter_init(&it, b->wrapper->cache);
     while (wc_iter_next(&it, &item) == 1) {   /* no callbacks run while iterating */
         if (rec != NULL ? item.owner == &rec->owner
-                        : key_of_fallback_owner(item.key, b->self)) {
+                        : key_of_fallback_owner(&item, b->self)) {
             n++;
             weight += item.weight;
         }
@@ -171,7 +174,7 @@ static PyObject *bound_cache_clear(PyObject *op, PyObject *unused)
             removed = 0;
             wc_iter_init(&it, b->wrapper->cache);
             while ((r = wc_iter_next(&it, &item)) == 1) {
-                if (!key_of_fallback_owner(item.key, b->self))
+                if (!key_of_fallback_owner(&item, b->self))
                     continue;
                 if (wc_iter_remove(&it) != WC_OK) {
                     r = WC_ECHANGED;

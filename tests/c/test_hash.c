@@ -454,6 +454,74 @@ START_TEST(test_less_aligned_allocator)
 }
 END_TEST
 
+/* A nested put (from `equal`) that lowers tag_mask and then fails: the
+ * outer lookup must start over, not go on with the tag it computed under
+ * the old mask (`s ^ tag` would then flip bit 3 of the address: a false
+ * miss or a read off the entry). From the second review of the index. */
+typedef struct stale_ctx {
+    wc_cache *c;
+    offset_alloc *oa;
+    uint64_t hash;
+    int done, nested, nested_r;
+} stale_ctx;
+
+static int stale_equal(void *ctx, const void *stored, const void *probe)
+{
+    stale_ctx *s = (stale_ctx *)ctx;
+    (void)stored;
+    (void)probe;
+    if (s->nested)
+        return -1;   /* the nested put fails: no version change */
+    if (!s->done) {
+        s->done = 1;
+        s->nested = 1;
+        s->oa->after = 0;   /* the nested put's entry block: 8 past 16 */
+        s->nested_r = wc_put(s->c, NULL, s->hash, (void *)0x300, (void *)3, 1);
+        s->nested = 0;
+    }
+    return 0;   /* distinct pointers: distinct keys */
+}
+
+static uint64_t test_mix(uint64_t h)
+{
+    uint64_t x = h * 0x94D049BB133111EBull;
+    x ^= x >> 32;
+    return x * 0x9E3779B97F4A7C15ull;
+}
+
+START_TEST(test_retag_during_equal_keeps_lookup_right)
+{
+    offset_alloc oa = {8, 0, 1000000};
+    wc_allocator hooks = {off_malloc, off_free, &oa};
+    stale_ctx sc = {NULL, &oa, 0, 1, 0, 0};   /* armed below */
+    wc_ops ops = {0};
+    wc_config cfg;
+    void *v = NULL;
+    uint64_t h = 1;
+    if (sizeof(void *) < 8)
+        return;
+    while (!((test_mix(h) >> 35) & 1u))   /* tag bit 3 set: hhi & 8 */
+        h++;
+    sc.hash = h;
+    ops.equal = stale_equal;
+    wc_config_init(&cfg);
+    cfg.allocator = &hooks;
+    cfg.ops = &ops;
+    cfg.ops_ctx = &sc;
+    ck_assert_int_eq(wc_cache_new(&cfg, &sc.c), WC_OK);
+    ck_assert_int_eq(wc_put(sc.c, NULL, h, (void *)0x100, (void *)1, 1), WC_OK);
+    ck_assert_int_eq(wc_put(sc.c, NULL, h, (void *)0x200, (void *)2, 1), WC_OK);
+    ck_assert_uint_eq(wc_cache_size(sc.c), 2);
+    /* 0x200 sits after 0x100 in the run: equal(0x100, 0x200) runs first */
+    sc.done = 0;
+    ck_assert_int_eq(wc_get(sc.c, NULL, h, (void *)0x200, &v), WC_OK);
+    ck_assert_int_eq(sc.nested_r, WC_ECALLBACK);
+    ck_assert_ptr_eq(v, (void *)2);
+    ck_assert_int_eq(wc_cache_free(sc.c), WC_OK);
+    ck_assert_uint_eq(oa.live, 0);
+}
+END_TEST
+
 static Suite *hash_suite(void)
 {
     Suite *s = suite_create("hash");
@@ -470,6 +538,7 @@ static Suite *hash_suite(void)
     tcase_add_test(tc, test_replace_at_boundary_needs_no_growth);
     tcase_add_test(tc, test_failed_shrink_is_not_retried_on_every_call);
     tcase_add_test(tc, test_less_aligned_allocator);
+    tcase_add_test(tc, test_retag_during_equal_keeps_lookup_right);
     suite_add_tcase(s, tc);
     return s;
 }

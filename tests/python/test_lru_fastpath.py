@@ -9,6 +9,7 @@ how often __hash__ and __eq__ run, the errors, the counts.
 from __future__ import annotations
 
 import functools
+import warnings
 
 import pytest
 
@@ -229,3 +230,48 @@ def test_typed_method_without_arguments_hits():
     assert a.m() is a.m()
     assert A.m(a) is a.m()
     assert A.m.cache_info().hits == 3
+
+
+# From the second review: scans of a non-weakrefable instance's entries
+# (the owner inside the key) must skip other owners' entries, and a tagged
+# key holds exactly one reference.
+
+def test_fallback_owner_scan_ignores_other_owners_entries():
+    class A:
+        __slots__ = ()
+
+        @weakcache.lru_cache(maxsize=None)
+        def m(self, *args):
+            return args
+
+    class W(A):   # no __slots__: weakly referenceable, owned entries
+        pass
+
+    nw, w = A(), W()
+    w.m(nw, 1)   # w's entry; its key (without self) is (nw, 1)
+    assert w.m.cache_info().currsize == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert nw.m.cache_info().currsize == 0
+        assert nw.m.cache_stats().currsize == 0
+        nw.m.cache_clear()   # must not remove w's entry
+    assert w.m.cache_info().currsize == 1
+
+
+def test_tagged_keys_gc_and_refcounts():
+    import sys
+
+    @weakcache.lru_cache(maxsize=None)
+    def f(x):
+        return 1
+
+    class K:
+        pass
+
+    k = K()
+    before = sys.getrefcount(k)
+    f(k)
+    f(k)
+    assert sys.getrefcount(k) == before + 1
+    f.cache_clear()
+    assert sys.getrefcount(k) == before
