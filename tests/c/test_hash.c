@@ -6,7 +6,8 @@
  * Regression tests for issue 9, defect 1: mix_hash used to XOR the key hash
  * with the group address before mixing, so distinct (owner, key) pairs had
  * equal hashes (uthash, the index then, froze its table; with open
- * addressing they would form one probe run as long as the cache).
+ * addressing they form long probe runs: test_many_owners_spaced_ints sees
+ * runs of 1,546 slots with that mix, 20-odd with this one).
  * Also: backward-shift deletion keeps every entry findable, against a model,
  * and the index shrinks once most entries are gone.
  */
@@ -28,6 +29,10 @@ typedef struct scale {
 } scale;
 
 static uint64_t raw_int(size_t k) { return (uint64_t)k; }
+/* Small ints spaced like addresses (sizes, offsets): with a mix that XORs
+ * the key hash with the owner's address first, owners whose addresses XOR
+ * to k1 ^ k2 collide exactly, many of them when both are multiples of 16. */
+static uint64_t raw_int16(size_t k) { return (uint64_t)k * 16u; }
 /* CPython: hash(-1) is -2, other small ints hash to themselves; integral
  * floats hash like the int. Negative small ints, as 64-bit patterns. */
 static uint64_t raw_negative(size_t k) { return (uint64_t)-(int64_t)(k + 2); }
@@ -95,6 +100,13 @@ START_TEST(test_many_owners_small_ints)
     check_scale(&sc, "2000 owners x 100 small ints");
     sc.hash = raw_negative;
     check_scale(&sc, "2000 owners x 100 negative small ints");
+}
+END_TEST
+
+START_TEST(test_many_owners_spaced_ints)
+{
+    scale sc = {(size_t)tu_scale(500, 250), 400, raw_int16};
+    check_scale(&sc, "500 owners x 400 ints spaced by 16");
 }
 END_TEST
 
@@ -528,6 +540,7 @@ static Suite *hash_suite(void)
     TCase *tc = tcase_create("spread");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_many_owners_small_ints);
+    tcase_add_test(tc, test_many_owners_spaced_ints);
     tcase_add_test(tc, test_one_owner_many_ints);
     tcase_add_test(tc, test_unowned_many_ints);
     tcase_add_test(tc, test_many_owners_one_key);
