@@ -119,12 +119,16 @@ WC_API int wc_callback_error(void);
 /* ------------------------------------------------------------------ */
 
 /* Every byte the library allocates, the index included, goes through
- * these hooks. `free` receives the size that was requested for the block, for
- * allocators that want it (pool and arena allocators); it is never called
- * with NULL. Hooks must not call into the cache. There is no realloc hook:
- * the library never grows a block in place (the index allocates a new slot
- * array when it grows or shrinks). On a thread-safe cache the hooks are called with
- * the cache's lock held, from whichever thread makes the call. */
+ * these hooks. `free` receives the size that was requested for the block,
+ * for allocators that want it (pool and arena allocators); it is never
+ * called with NULL. Hooks must not call into the cache. There is no realloc
+ * hook: the library never grows a block in place (the index allocates a new
+ * slot array when it grows or shrinks). Blocks must be aligned for a
+ * pointer at least; the index keeps a 4-bit tag in the low bits of entry
+ * addresses, 16-byte alignment (malloc's on 64-bit systems) keeps all four,
+ * and a block aligned less than a pointer makes wc_put fail with WC_EINVAL.
+ * On a thread-safe cache the hooks are called with the cache's lock held,
+ * from whichever thread makes the call. */
 typedef struct wc_allocator {
     void *(*malloc)(void *ctx, size_t size);
     void (*free)(void *ctx, void *ptr, size_t size);
@@ -497,7 +501,8 @@ WC_API int wc_peek(wc_cache *cache, wc_owner *owner, uint64_t hash,
  *    (reference counting) drops the extra reference itself; a caller of
  *    plain malloc'ed objects has nothing to do.
  * Errors (key and value stay the caller's, never released by the cache):
- * WC_EINVAL (cache NULL, weight > WC_WEIGHT_MAX, a bytes cache), WC_ETOOBIG
+ * WC_EINVAL (cache NULL, weight > WC_WEIGHT_MAX, a bytes cache, an
+ * allocator block not aligned for a pointer), WC_ETOOBIG
  * (max_weight != 0 and weight > max_weight; an existing entry under this key
  * is left in place), WC_ENOMEM, WC_ECALLBACK, WC_ECHANGED, WC_EBUSY (the
  * cache is being freed, or a callback of this put freed the cache: from the

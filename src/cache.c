@@ -46,9 +46,9 @@
  * first, as CPython's dict does), its hhi, then `equal`. 8 bytes a slot,
  * at 3/8 to 3/4 full: 11-21 bytes an entry (a first version with 16-byte
  * slots {hash, entry} cost twice that, more than uthash's buckets, and
- * its larger array made hits slower at 64k entries). Slot i holds an entry whose home slot
- * (hash >> shift: the top k bits, the top of hhi) is i or before it in the
- * same run of occupied slots, so a lookup walks from the home slot to the
+ * its larger array made hits slower at 64k entries). Slot i holds an
+ * entry whose home slot (hash >> shift: the top k bits, the top of hhi)
+ * is i or before it in the same run of occupied slots, so a lookup walks from the home slot to the
  * first empty one. Removal shifts back the entries after the gap whose run
  * crossed it (index_remove), so runs stay as short as if the removed entry
  * had never been there, and no slot is ever a tombstone. The index doubles
@@ -77,9 +77,9 @@
  *
  * Costs: get/put/remove walk one probe run (about 2.5 slots on average at
  * the highest load, wc_stats.longest_probe at worst; a removal also reads
- * the entries it shifts back); owner release and
- * wc_cache_clear_owner walk only that owner's list; LRU eviction takes
- * sentinel.next, SIEVE eviction clears at most one pass of visited bits.
+ * the entries it shifts back); owner release and wc_cache_clear_owner walk
+ * only that owner's list; LRU eviction takes sentinel.next, SIEVE eviction
+ * clears at most one pass of visited bits.
  *
  * HIT PATH
  * ========
@@ -91,8 +91,9 @@
  * depth decides; a thread-safe cache takes its lock first and tests under
  * it. The fast path mixes the hash once, walks the probe run comparing the
  * slots' tags, then owner and key pointers, and on a hit sets the visited
- * bit (SIEVE) or relinks (LRU) and counts it; a miss is counted too. It unlinks nothing,
- * so there is nothing to drain, and it calls no user callback itself:
+ * bit (SIEVE) or relinks (LRU) and counts it; a miss is counted too. It
+ * unlinks nothing, so there is nothing to drain, and it calls no user
+ * callback itself:
  *  - an entry that needs the user's `equal` (keys not identical) hands over
  *    to the general path (enter, lookup with the restart rule, leave), which
  *    walks the probe run again from the start;
@@ -296,10 +297,10 @@ static inline uint64_t mix_hash(uint64_t h, const void *owner)
 /* The index                                                           */
 /* ------------------------------------------------------------------ */
 
-#define INDEX_MIN_SLOTS 8u
+#define INDEX_MIN_BITS 3u   /* 8 slots */
 /* Home slots come from the hash's high half (hhi): at most 2^32 slots; and
- * the slot array's size in bytes must fit in a size_t (2^27 slots of 16
- * bytes where size_t has 32 bits). */
+ * the slot array's size in bytes must fit in a size_t (where size_t has 32
+ * bits, 2^27 slots of 4 bytes: 512 MiB). */
 #define INDEX_MAX_BITS (SIZE_MAX > 0xFFFFFFFFu ? 32u : 27u)
 
 static inline size_t home_slot(const wc_cache *cache, uint64_t hash)
@@ -378,21 +379,20 @@ static int index_resize(wc_cache *cache, unsigned bits)
  * allocator hook breaks its contract). */
 static int index_accept(wc_cache *cache, const wc__entry *e)
 {
-    uintptr_t low = (uintptr_t)e & cache->tag_mask;
+    uintptr_t old_mask = cache->tag_mask, mask = old_mask;
     size_t i;
-    if (low == 0)
+    if (((uintptr_t)e & old_mask) == 0)
         return WC_OK;
     if (((uintptr_t)e & (_Alignof(wc__entry) - 1)) != 0)
         return WC_EINVAL;
-    while (((uintptr_t)e & cache->tag_mask) != 0) {
-        uintptr_t old_mask = cache->tag_mask;
-        cache->tag_mask >>= 1;
-        for (i = 0; i <= cache->mask; i++)
-            if (cache->slots[i] != 0) {
-                wc__entry *x = (wc__entry *)(cache->slots[i] & ~old_mask);
-                cache->slots[i] = (uintptr_t)x | ((uintptr_t)x->hhi & cache->tag_mask);
-            }
-    }
+    while (((uintptr_t)e & mask) != 0)
+        mask >>= 1;
+    cache->tag_mask = mask;
+    for (i = 0; i <= cache->mask; i++)
+        if (cache->slots[i] != 0) {
+            wc__entry *x = (wc__entry *)(cache->slots[i] & ~old_mask);
+            cache->slots[i] = (uintptr_t)x | ((uintptr_t)x->hhi & mask);
+        }
     /* Every slot changed: a lookup that called this put from `equal` holds
      * a tag of the old width and must start over (rule 3), even if this
      * put then fails and adds nothing. */
@@ -425,10 +425,10 @@ static int index_reserve(wc_cache *cache, int replacing)
 static void index_shrink(wc_cache *cache)
 {
     unsigned bits = index_bits(cache);
-    if (cache->size >= ((cache->mask + 1) >> 3) || cache->mask + 1 <= INDEX_MIN_SLOTS ||
+    if (cache->size >= ((cache->mask + 1) >> 3) || bits <= INDEX_MIN_BITS ||
         cache->shrink_failed)
         return;
-    while (bits > 3u && cache->size < (((size_t)1 << bits) >> 3))
+    while (bits > INDEX_MIN_BITS && cache->size < (((size_t)1 << bits) >> 3))
         bits--;
     if (index_resize(cache, bits) != WC_OK)
         cache->shrink_failed = 1;
@@ -1096,7 +1096,7 @@ int wc__cache_new(const wc_config *config, wc_cache **out)
 
     cache->tail = &cache->sentinel;
     cache->tag_mask = 15;   /* 16-byte aligned entries, until one is not */
-    if (index_resize(cache, 3u) != WC_OK) {   /* INDEX_MIN_SLOTS */
+    if (index_resize(cache, INDEX_MIN_BITS) != WC_OK) {
 #ifdef WC_HAVE_PTHREADS
         if (cache->has_mutex)
             pthread_mutex_destroy(&cache->mutex);
@@ -1851,7 +1851,6 @@ void wc__debug_table(const wc_cache *cache_in, wc__table_info *out)
     cache_lock(cache);
     n = cache->mask + 1;
     out->slots = n;
-    out->longest_probe = cache->longest_probe;
     out->tag_mask = (unsigned)cache->tag_mask;
     for (i = 0; i < n; i++) {
         const wc__entry *e = slot_entry(cache, cache->slots[i]);

@@ -13,7 +13,6 @@ typedef struct wc__table_info {
     size_t items;          /* entries in the index */
     size_t max_probe;      /* longest probe run of an entry now in the index */
     size_t probe_total;    /* sum of every entry's probe run (mean = / items) */
-    unsigned longest_probe; /* the cache's high-water mark (wc_stats) */
     unsigned tag_mask;     /* the slot bits holding a hash tag (15, 7 or 3) */
 } wc__table_info;
 

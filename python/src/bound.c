@@ -95,11 +95,9 @@ static int is_weakrefable(PyObject *obj)
     return Py_TYPE(obj)->tp_weaklistoffset != 0;
 }
 
-/* Fallback owners (not weakly referenceable) are the first item of their
- * entries' key tuples. Is `key` one of obj's? */
-/* An entry of a non-weakrefable obj: unowned (owned entries belong to a
- * weakrefable owner, even if obj is their key's first element) with obj
- * first in its key. */
+/* Fallback owners (not weakly referenceable) have unowned entries with the
+ * owner first in the key. Is this entry one of obj's? Owned entries belong
+ * to a weakrefable owner, even when obj is their key's first element. */
 static int key_of_fallback_owner(const wc_item *item, PyObject *obj)
 {
     return item->owner == NULL && wcpy_lru_key_starts_with(item->key, obj);

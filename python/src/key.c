@@ -191,12 +191,11 @@ static int key_equal(void *ctx, const void *stored, const void *probe)
 {
     PyObject *a = (PyObject *)stored, *b = (PyObject *)probe;
     (void)ctx;
-    if (IS_TAGGED(stored) || IS_TAGGED(probe)) {
-        /* (y,) == (x,): tuple equality, y is x or y == x; a wrapped argument
-         * never equals a bare or built key (see the top comment) */
+    /* a wrapped argument never equals a bare or built key (top comment) */
+    if (IS_TAGGED(stored) != IS_TAGGED(probe))
+        return 0;
+    if (IS_TAGGED(stored)) {   /* (y,) == (x,): y is x, or y == x */
         PyObject *x = UNTAG(probe), *y = UNTAG(stored);
-        if (!IS_TAGGED(stored) || !IS_TAGGED(probe))
-            return 0;
         return y == x ? 1 : PyObject_RichCompareBool(y, x, Py_EQ);
     }
     if (a == b)

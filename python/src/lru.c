@@ -233,7 +233,6 @@ static PyObject *call_and_store_flight(Wrapper *self, PyObject *owner_obj, void 
     return result;
 }
 
-/* args[0] is the owner when is_method. */
 /* After a lookup that did not hit (r: wc_get's status): compute, and store
  * if the store settles. Takes over the probe (releases it). */
 static WCPY_NOINLINE PyObject *after_miss(Wrapper *self, PyObject *owner_obj, void *key,
@@ -260,6 +259,7 @@ static WCPY_NOINLINE PyObject *after_miss(Wrapper *self, PyObject *owner_obj, vo
     return result;
 }
 
+/* args[0] is the owner when is_method. */
 PyObject *wcpy_wrapper_call(Wrapper *self, PyObject *const *args, size_t nargsf,
                                    PyObject *kwnames)
 {
