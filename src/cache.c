@@ -731,6 +731,7 @@ static void entry_unlink(wc_cache *cache, wc__entry *e, wc_evict_cause cause,
     if (e->owner != NULL) {
         struct wc__link *prev = e->olink.prev, *next = e->olink.next;
         owned = GRAVE_OWNED;
+        cache->owned--;
         prev->next = next;
         next->prev = prev;
         if (prev == next)   /* only the group's own node is left */
@@ -933,6 +934,16 @@ static void expire_oldest(wc_cache *cache, uint64_t now)
         entry_unlink(cache, e, WC_EVICT_EXPIRED, 0);
 }
 
+/* WC__F_LIMITED follows the limits: without one nothing is ever evicted
+ * by the policy, so SIEVE's visited bits would never be read (entry_touch). */
+static void set_limited(wc_cache *cache)
+{
+    if (cache->max_entries != 0 || cache->max_weight != 0)
+        cache->flags |= WC__F_LIMITED;
+    else
+        cache->flags &= ~(unsigned)WC__F_LIMITED;
+}
+
 static int over_limits(const wc_cache *cache, wc_evict_cause *cause)
 {
     if (cache->max_entries != 0 && cache->size > cache->max_entries) {
@@ -1065,6 +1076,7 @@ int wc__cache_new(const wc_config *config, wc_cache **out)
     cache->alloc = *alloc;
     cache->max_entries = config->max_entries;
     cache->max_weight = config->max_weight;
+    set_limited(cache);
     if (config->ops != NULL)
         cache->ops = *config->ops;
     if (cache->ops.retain_value != NULL && !(config->flags & WC_RETAIN_SIMPLE))
@@ -1189,11 +1201,16 @@ static inline void hint_fill(wc_cache *cache, wc_hint *hint, int found)
 }
 
 /* A hit counts as a use: SIEVE sets the visited bit (only if clear, so that
- * a hot entry's cache line is not written again), LRU relinks. */
+ * a hot entry's cache line is not written again), LRU relinks. A SIEVE
+ * cache without limits evicts nothing, so its hits record no visit: they
+ * read no entry field but the key and value, one 16-byte run, which is
+ * never split across cache lines (entries are 16-byte aligned). Once limits
+ * are set, visits count from then on: the first evictions take the oldest
+ * entries not hit since. */
 static inline void entry_touch(wc_cache *cache, wc__entry *e)
 {
     if (cache->flags & WC__F_SIEVE) {
-        if (!(e->bits & VISITED))
+        if ((cache->flags & WC__F_LIMITED) && !(e->bits & VISITED))
             e->bits |= VISITED;
     } else {
         lru_touch(cache, e);
@@ -1275,7 +1292,12 @@ static WC__NOINLINE int hit_retain(wc_cache *cache, wc__entry *e,
  *  - retain_value on a hit: hit_retain, which enters first (without
  *    WC_RETAIN_SIMPLE; with it, the callback is called here).
  * `bytes`: the cache is a bytes cache, whose `equal` is the layer's own
- * memcmp (it never re-enters): called here directly. */
+ * memcmp (it never re-enters): called here directly.
+ * An unowned probe of a cache that holds no owned entry does not read the
+ * entry's owner (every entry's owner matches): a function cache's hit reads
+ * only the entry's key and value (and what entry_touch needs: nothing more
+ * for SIEVE without limits). The test sits after the tag's, where it costs
+ * no register (hoisted out of the loop, it cost a spill of the loop's). */
 static WC__ALWAYS_INLINE int get_quick(wc_cache *cache, wc_owner *owner,
                                        uint64_t hashv, const void *key,
                                        void **value_out, wc_hint *hint,
@@ -1292,7 +1314,7 @@ static WC__ALWAYS_INLINE int get_quick(wc_cache *cache, wc_owner *owner,
         if (((s ^ tag) & cache->tag_mask) != 0)
             continue;
         e = (wc__entry *)(s ^ tag);   /* the tag matched: its bits are now 0 */
-        if (e->owner != owner)
+        if ((owner != NULL || cache->owned != 0) && e->owner != owner)
             continue;
         if (e->key == key)   /* identity first, as in CPython's dict */
             goto found;
@@ -1494,6 +1516,7 @@ int wc__put(wc_cache *cache, const wc_hint *hint, wc_owner *owner,
         e->olink.prev = g->entries.prev;
         g->entries.prev->next = &e->olink;
         g->entries.prev = &e->olink;
+        cache->owned++;
     }
     cache->size++;
     cache->weight += weight;
@@ -1663,6 +1686,7 @@ int wc_cache_set_limits(wc_cache *cache, size_t max_entries, uint64_t max_weight
         return r;
     cache->max_entries = max_entries;
     cache->max_weight = max_weight;
+    set_limited(cache);
     /* Entries that can never fit go first, whatever their age. */
     if (max_weight != 0) {
         e = cache->sentinel.next;

@@ -51,8 +51,10 @@ enum {
     WC__F_SIEVE = 4u,        /* SIEVE policy (else LRU) */
     WC__F_TTL = 8u,          /* entries carry a deadline */
     WC__F_HOOKS = 16u,       /* WC__F_LOCKED through the caller's wc_lock */
-    WC__F_RETAIN = 32u       /* ops.retain_value is set and may re-enter (hit
+    WC__F_RETAIN = 32u,      /* ops.retain_value is set and may re-enter (hit
                                 path gate; not set with WC_RETAIN_SIMPLE) */
+    WC__F_LIMITED = 64u      /* max_entries or max_weight is set: SIEVE hits
+                                record visits only then (entry_touch) */
 };
 
 struct wc_cache {
@@ -71,6 +73,8 @@ struct wc_cache {
     size_t max_entries;
     uint64_t max_weight;
     size_t size;
+    size_t owned;                /* entries with an owner, of `size`: while 0,
+                                    an unowned lookup need not read e->owner */
     uint64_t weight;
     uint64_t version;            /* bumped when an entry is added or removed */
     uint64_t moves;              /* bumped when a hit reorders the list */

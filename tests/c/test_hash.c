@@ -527,6 +527,46 @@ START_TEST(test_retag_during_equal_keeps_lookup_right)
 }
 END_TEST
 
+START_TEST(test_unowned_probe_never_takes_an_owned_entry)
+{
+    /* A lookup without an owner skips the entry's owner field while the
+     * cache holds no owned entry (wc_cache.owned == 0). Here an owned entry
+     * and the unowned probe share the home slot and the tag, with the same
+     * key pointer and hash: the probe must still miss it, and must find the
+     * unowned entry once there is one, and after the owned one is gone. */
+    wc_cache *c = NULL;
+    wc_owner o;
+    void *v = NULL, *key = (void *)0x100;
+    uint64_t h = 0, a, n;
+    for (;; h++) {   /* 8 slots: home = top 3 bits; tag = bits 32-35 */
+        a = wc__debug_hash(h, &o);
+        n = wc__debug_hash(h, NULL);
+        if (a >> 61 == n >> 61 && ((a >> 32) & 15u) == ((n >> 32) & 15u))
+            break;
+    }
+    wc_owner_init(&o);
+    ck_assert_int_eq(wc_cache_new(NULL, &c), WC_OK);
+    ck_assert_int_eq(wc_put(c, &o, h, key, (void *)1, 1), WC_OK);
+    ck_assert_int_eq(wc_get(c, NULL, h, key, &v), WC_NOTFOUND);
+    ck_assert_int_eq(wc_peek(c, NULL, h, key, &v), WC_NOTFOUND);
+    ck_assert_int_eq(wc_put(c, NULL, h, key, (void *)2, 1), WC_OK);
+    ck_assert_int_eq(wc_get(c, NULL, h, key, &v), WC_OK);
+    ck_assert_ptr_eq(v, (void *)2);
+    ck_assert_int_eq(wc_get(c, &o, h, key, &v), WC_OK);
+    ck_assert_ptr_eq(v, (void *)1);
+    /* the owned entry goes: unowned lookups still find theirs, owned miss */
+    ck_assert_int_eq(wc_owner_release(&o), WC_OK);
+    ck_assert_int_eq(wc_get(c, NULL, h, key, &v), WC_OK);
+    ck_assert_ptr_eq(v, (void *)2);
+    ck_assert_int_eq(wc_get(c, &o, h, key, &v), WC_NOTFOUND);
+    /* and back: an owned entry again, alone with an unowned probe */
+    ck_assert_int_eq(wc_remove(c, NULL, h, key), WC_OK);
+    ck_assert_int_eq(wc_put(c, &o, h, key, (void *)3, 1), WC_OK);
+    ck_assert_int_eq(wc_get(c, NULL, h, key, &v), WC_NOTFOUND);
+    ck_assert_int_eq(wc_cache_free(c), WC_OK);
+}
+END_TEST
+
 static Suite *hash_suite(void)
 {
     Suite *s = suite_create("hash");
@@ -545,6 +585,7 @@ static Suite *hash_suite(void)
     tcase_add_test(tc, test_failed_shrink_is_not_retried_on_every_call);
     tcase_add_test(tc, test_less_aligned_allocator);
     tcase_add_test(tc, test_retag_during_equal_keeps_lookup_right);
+    tcase_add_test(tc, test_unowned_probe_never_takes_an_owned_entry);
     suite_add_tcase(s, tc);
     return s;
 }

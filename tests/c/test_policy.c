@@ -172,6 +172,43 @@ START_TEST(test_sieve_hit_keeps_order)
 }
 END_TEST
 
+START_TEST(test_sieve_unbounded_records_no_visits)
+{
+    /* Without limits a SIEVE cache evicts nothing, and its hits record no
+     * visit (they read only the entry's key and value). Limits set later
+     * count visits from then on: the first eviction takes the oldest entry
+     * even though it was hit before the limit; an entry hit after the limit
+     * is spared as usual. */
+    tu_env env;
+    wc_cache *c;
+    int v;
+    tu_env_init(&env);
+    c = sieve_cache(&env, 0);
+    ck_assert_int_eq(tu_put(&env, c, NULL, 1, 1, 1), WC_OK);
+    ck_assert_int_eq(tu_put(&env, c, NULL, 2, 2, 1), WC_OK);
+    ck_assert_int_eq(tu_put(&env, c, NULL, 3, 3, 1), WC_OK);
+    ck_assert_int_eq(tu_get(&env, c, NULL, 1, &v), WC_OK);
+    ck_assert_int_eq(tu_stats(c).hits, 1);
+    ck_assert_int_eq(wc_cache_set_limits(c, 3, 0), WC_OK);
+    tu_assert_log(&env, 0, "");
+    ck_assert_int_eq(tu_get(&env, c, NULL, 2, &v), WC_OK);   /* visited now */
+    ck_assert_int_eq(tu_put(&env, c, NULL, 4, 4, 1), WC_OK);
+    tu_assert_log(&env, 0, "1:C");
+    ck_assert_int_eq(tu_put(&env, c, NULL, 5, 5, 1), WC_OK);
+    tu_assert_log(&env, 0, "1:C,3:C");   /* 2 was spared once */
+    /* unbounded again: nothing is evicted, hits still count */
+    ck_assert_int_eq(wc_cache_set_limits(c, 0, 0), WC_OK);
+    ck_assert_int_eq(tu_put(&env, c, NULL, 6, 6, 1), WC_OK);
+    ck_assert_int_eq(tu_get(&env, c, NULL, 6, &v), WC_OK);
+    ck_assert_uint_eq(wc_cache_size(c), 4);
+    tu_assert_log(&env, 0, "1:C,3:C");
+    tu_check_consistent(&env, c);
+    ck_assert_int_eq(wc_cache_free(c), WC_OK);
+    tu_assert_all_released(&env);
+    tu_env_destroy(&env);
+}
+END_TEST
+
 START_TEST(test_sieve_remove_hand_and_bad_policy)
 {
     tu_env env;
@@ -579,6 +616,7 @@ static Suite *policy_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_sieve_matches_model);
     tcase_add_test(tc, test_sieve_hit_keeps_order);
+    tcase_add_test(tc, test_sieve_unbounded_records_no_visits);
     tcase_add_test(tc, test_sieve_remove_hand_and_bad_policy);
     suite_add_tcase(s, tc);
     tc = tcase_create("ttl");
