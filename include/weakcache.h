@@ -127,6 +127,12 @@ WC_API int wc_callback_error(void);
  * pointer at least; the index keeps a 4-bit tag in the low bits of entry
  * addresses, 16-byte alignment (malloc's on 64-bit systems) keeps all four,
  * and a block aligned less than a pointer makes wc_put fail with WC_EINVAL.
+ * The index stores entries as 4-byte offsets while they all lie within a
+ * 4 GiB window (blocks from one heap do); an entry block outside it
+ * switches the cache to 8-byte slots, and lookups then take the general
+ * path (which enters and leaves the cache: a few dozen instructions more),
+ * until the index is next resized with its entries close together again.
+ * A put whose switch cannot allocate the wider array fails with WC_ENOMEM.
  * On a thread-safe cache the hooks are called with the cache's lock held,
  * from whichever thread makes the call. */
 typedef struct wc_allocator {
@@ -262,7 +268,11 @@ typedef enum wc_policy {
      * the oldest entry towards newer ones, clearing visited bits, and evicts
      * the first entry it finds unvisited; the hand stays there for the next
      * eviction and wraps around. No extra bytes per entry (the bit is the
-     * top bit of the 32-bit weight field, hence WC_WEIGHT_MAX). Hits cost
+     * top bit of the 32-bit weight field, hence WC_WEIGHT_MAX). A cache with
+     * no limit (max_entries and max_weight 0) evicts nothing, and its hits
+     * set no bit (they read less of the entry); once limits are set, hits
+     * count from then on, so the first evictions take the oldest entries
+     * not hit since. Hits cost
      * about a bare hash lookup; the miss ratio is lower than LRU's on
      * skewed (Zipf) workloads, see docs/benchmarks.md. */
     WC_POLICY_SIEVE = 1
@@ -463,8 +473,9 @@ typedef struct wc_hint {
 /* Look up (owner, key). owner may be NULL (the unowned group); key is
  * borrowed. On a hit: *value_out receives the value (borrowed, see
  * retain_value), the entry counts as used (LRU: becomes the most recently
- * used; SIEVE: marked visited), returns WC_OK. On a miss (an expired entry
- * included, which is dropped): *value_out = NULL, returns WC_NOTFOUND.
+ * used; SIEVE: marked visited if the cache has a limit), returns WC_OK. On
+ * a miss (an expired entry included, which is dropped): *value_out = NULL,
+ * returns WC_NOTFOUND.
  * Errors: WC_EINVAL (cache or value_out NULL; a bytes cache), WC_ECALLBACK,
  * WC_ECHANGED, WC_EBUSY. Counts a hit or a miss in the stats (not on
  * errors). */

@@ -16,8 +16,9 @@
  *     +-----------+                  +------------------------+
  *
  *   index:      2^k slots, each an entry address with a 4-bit hash tag in
- *               its low bits (8 bytes), linear probing, at most 3/4
- *               full, no tombstones (see below).
+ *               its low bits, stored as a 4-byte offset from a base
+ *               (8 bytes if an entry lies out of reach), linear probing,
+ *               at most 3/4 full, no tombstones (see below).
  *   order list: sentinel <-> oldest <-> ... <-> newest (= cache->tail),
  *               through prev/next; the sentinel lives in the cache and is
  *               in no index slot.
@@ -31,7 +32,11 @@
  * owner, the high half of its hash (hhi), a word with the weight (low 31
  * bits, hence WC_WEIGHT_MAX) and SIEVE's visited bit (top bit), and the
  * owner-list link. A hit reads 32 bytes (offsets 16-47, internal.h says
- * why there), LRU hits also the links.
+ * why there), LRU hits also the links; an unowned lookup of a cache with
+ * no owned entry skips the owner, and a SIEVE cache without limits records
+ * no visit, so a function cache's hit reads only the key and value
+ * (offsets 16-31: one 16-byte run, in one cache line wherever a 16-aligned
+ * block starts).
  *
  * The index is an open-addressing array, like CPython's dict and most
  * modern tables, rather than uthash's chains (which the core used until
@@ -43,10 +48,22 @@
  * aligned (index_accept drops to 3 or 2 bits, once, for an allocator that
  * gives less). A probe skips 15 of 16 foreign slots on the tag alone, and
  * an entry whose tag matches is checked on its owner, its key (identity
- * first, as CPython's dict does), its hhi, then `equal`. 8 bytes a slot,
- * at 3/8 to 3/4 full: 11-21 bytes an entry (a first version with 16-byte
- * slots {hash, entry} cost twice that, more than uthash's buckets, and
- * its larger array made hits slower at 64k entries). Slot i holds an
+ * first, as CPython's dict does), its hhi, then `equal`.
+ *
+ * Slots are narrow, 4 bytes (the dict's own index width at 64k entries):
+ * the slot value minus cache->base, where the base is chosen so that
+ * every entry lies less than 4 GiB above it, as entries from one heap do
+ * (pymalloc's arenas, malloc's heap). At 3/8 to 3/4 full that is 5-11
+ * bytes an entry; against 8-byte slots, half the array a hit reads a slot
+ * of, which at 64k entries stays in a 1 MiB L2 (0.24 fewer misses a hit
+ * from L2 in bench/python/hits_cachesim.py; at 1M, 0.45 fewer from
+ * memory). A first version with 16-byte slots {hash, entry} cost four
+ * times that. The base is set by the first entry of an empty index; an
+ * entry out of its reach makes the index wide (index_accept: 8-byte slots
+ * holding the value itself, WC__DEPTH_WIDE), and a wide index becomes
+ * narrow again when it is rebuilt (grown or shrunk) with entries that fit
+ * a window (index_rebuild). Wide caches take the general path on every
+ * lookup: the fast path reads narrow slots only. Slot i holds an
  * entry whose home slot (hash >> shift: the top k bits, the top of hhi)
  * is i or before it in the same run of occupied slots, so a lookup walks from the home slot to the
  * first empty one. Removal shifts back the entries after the gap whose run
@@ -85,9 +102,9 @@
  * ========
  * wc_get/wc_lookup/wc_peek (and the bytes layer's lookups) first try a fast
  * path (get_quick) that skips enter()/leave(): it applies when the cache has
- * no ttl (no clock call) and no call in progress on it (depth 0, which also
- * means not closing: wc_cache_free at depth 0 never returns with the cache
- * alive). On a cache that is not thread-safe one test of the flags and
+ * no ttl (no clock call), no call in progress on it and a narrow index
+ * (depth 0, which also means not closing: wc_cache_free at depth 0 never
+ * returns with the cache alive). On a cache that is not thread-safe one test of the flags and
  * depth decides; a thread-safe cache takes its lock first and tests under
  * it. The fast path mixes the hash once, walks the probe run comparing the
  * slots' tags, then owner and key pointers, and on a hit sets the visited
@@ -315,7 +332,62 @@ static inline size_t entry_home(const wc_cache *cache, const wc__entry *e)
     return (size_t)((uint64_t)e->hhi << 32 >> cache->shift);
 }
 
-static size_t index_bytes(size_t slots) { return slots * sizeof(wc__slot); }
+/* Narrow and wide slots ("The index" above). A narrow slot stores the
+ * decoded slot (entry address | tag) minus cache->base, in 32 bits: it
+ * fits if the entry lies above the base by less than 4 GiB, less 16 bytes
+ * (the tag may add up to 15), and not at the base itself (0 is empty). The
+ * arithmetic is modulo 2^N, so a base "below zero" is as good as another. */
+#define NARROW_SPAN ((uintptr_t)0xFFFFFFF0u)   /* largest offset that fits */
+#define NARROW_HALF ((uintptr_t)0x80000000u)   /* 2 GiB */
+
+static inline int index_wide(const wc_cache *cache)
+{
+    return (cache->depth & WC__DEPTH_WIDE) != 0;
+}
+
+static size_t slot_bytes(int wide) { return wide ? sizeof(wc__slot) : sizeof(wc__nslot); }
+
+static size_t index_bytes(const wc_cache *cache, size_t slots)
+{
+    return slots * slot_bytes(index_wide(cache));
+}
+
+static inline int narrow_fits(uintptr_t base, const void *e)
+{
+    uintptr_t off = (uintptr_t)e - base;
+    return off != 0 && off <= NARROW_SPAN;
+}
+
+/* The base that puts e in the middle of the narrow window (16-aligned, so
+ * that offsets keep the entries' alignment and their tag bits free). */
+static uintptr_t narrow_base(uintptr_t mid)
+{
+    return (mid - NARROW_HALF) & ~(uintptr_t)15;
+}
+
+static inline wc__slot slot_decode(const void *slots, size_t i, int wide,
+                                   uintptr_t base)
+{
+    wc__nslot s;
+    if (wide)
+        return ((const wc__slot *)slots)[i];
+    s = ((const wc__nslot *)slots)[i];
+    return s != 0 ? base + s : 0;
+}
+
+static inline wc__slot slot_get(const wc_cache *cache, size_t i)
+{
+    return slot_decode(cache->slots, i, index_wide(cache), cache->base);
+}
+
+/* v: a decoded slot, or 0; narrow: its entry fits (narrow_fits). */
+static inline void slot_set(wc_cache *cache, size_t i, wc__slot v)
+{
+    if (index_wide(cache))
+        ((wc__slot *)cache->slots)[i] = v;
+    else
+        ((wc__nslot *)cache->slots)[i] = v != 0 ? (wc__nslot)(v - cache->base) : 0;
+}
 
 /* Tags: the low bits of the hash's high half (hhi), so that they can be
  * computed again from the entry when the index is rebuilt; the home slot
@@ -331,44 +403,78 @@ static inline wc__entry *slot_entry(const wc_cache *cache, wc__slot s)
 }
 
 /* Put e in the first free slot from its home; records the probe length.
- * The caller made sure there is room (load <= 3/4). */
+ * The caller made sure there is room (load <= 3/4) and, for a narrow
+ * index, that e fits. */
 static void index_insert(wc_cache *cache, wc__entry *e)
 {
     size_t i = entry_home(cache, e);
     unsigned probe = 1;
-    while (cache->slots[i] != 0) {
+    while (slot_get(cache, i) != 0) {
         i = (i + 1) & cache->mask;
         probe++;
     }
-    cache->slots[i] = (uintptr_t)e | ((uintptr_t)e->hhi & cache->tag_mask);
+    slot_set(cache, i, (uintptr_t)e | ((uintptr_t)e->hhi & cache->tag_mask));
     if (probe > cache->longest_probe)
         cache->longest_probe = probe;
 }
 
 /* Move every entry into a new array of 2^bits slots (reading each entry's
- * hhi: slots keep only a tag). Fails (WC_ENOMEM, nothing changed) only if
- * the allocation does. */
-static int index_resize(wc_cache *cache, unsigned bits)
+ * hhi: slots keep only a tag), narrow if every entry fits a window of
+ * 4 GiB: the current one, or, for a wide index, one centred on the span
+ * of the entries if that is at most 2 GiB (so that entries allocated
+ * later have room on both sides). Fails (WC_ENOMEM, nothing changed) only
+ * if the allocation does. `force_wide`: make it wide (an entry about to be
+ * added does not fit). */
+static int index_rebuild(wc_cache *cache, unsigned bits, int force_wide)
 {
     size_t n = (size_t)1 << bits, old_n, i;
-    wc__slot *old = cache->slots;
-    wc__slot *slots = wc__malloc(cache, index_bytes(n));
+    void *old = cache->slots;
+    int old_wide = index_wide(cache), wide = force_wide;
+    uintptr_t old_base = cache->base, base = old_base;
+    void *slots;
+
+    old_n = old != NULL ? cache->mask + 1 : 0;
+    if (old_wide && !force_wide) {
+        uintptr_t lo = UINTPTR_MAX, hi = 0;
+        for (i = 0; i < old_n; i++) {
+            uintptr_t e = (uintptr_t)slot_entry(cache, slot_decode(old, i, 1, 0));
+            if (e != 0) {
+                lo = e < lo ? e : lo;
+                hi = e > hi ? e : hi;
+            }
+        }
+        if (hi == 0)
+            wide = 0;   /* empty: the next entry sets the base (index_accept) */
+        else if (hi - lo <= NARROW_HALF)
+            base = narrow_base(lo + (hi - lo) / 2);
+        else
+            wide = 1;
+    }
+    slots = wc__malloc(cache, n * slot_bytes(wide));
     if (slots == NULL)
         return WC_ENOMEM;
-    memset(slots, 0, index_bytes(n));
-    old_n = old != NULL ? cache->mask + 1 : 0;
+    memset(slots, 0, n * slot_bytes(wide));
     cache->slots = slots;
+    cache->base = base;
+    if (wide)
+        cache->depth |= WC__DEPTH_WIDE;
+    else
+        cache->depth &= ~WC__DEPTH_WIDE;
     cache->mask = n - 1;
     cache->shift = 64u - bits;
     cache->longest_probe = 0;
     cache->shrink_failed = 0;
-    for (i = 0; i < old_n; i++)
-        if (old[i] != 0)
-            index_insert(cache, slot_entry(cache, old[i]));
+    for (i = 0; i < old_n; i++) {
+        wc__slot v = slot_decode(old, i, old_wide, old_base);
+        if (v != 0)
+            index_insert(cache, slot_entry(cache, v));
+    }
     if (old != NULL)
-        wc__free(cache, old, index_bytes(old_n));
+        wc__free(cache, old, old_n * slot_bytes(old_wide));
     return WC_OK;
 }
+
+static unsigned index_bits(const wc_cache *cache) { return 64u - cache->shift; }
 
 /* A new entry's address must leave the tag bits free. Entries need the
  * alignment of a pointer, which gives at least 2 (32-bit) or 3 bits; the
@@ -376,31 +482,43 @@ static int index_resize(wc_cache *cache, unsigned bits)
  * 64-bit systems) and drops to what the allocator really gives the first
  * time a block comes back less aligned, retagging every slot (O(slots),
  * once). A block not even aligned for the entry is refused (WC_EINVAL: the
- * allocator hook breaks its contract). */
+ * allocator hook breaks its contract).
+ * It must also fit a narrow index: if it does not, the index moves its
+ * window (when empty) or becomes wide (WC_ENOMEM if that allocation fails;
+ * nothing changed). */
 static int index_accept(wc_cache *cache, const wc__entry *e)
 {
     uintptr_t old_mask = cache->tag_mask, mask = old_mask;
     size_t i;
-    if (((uintptr_t)e & old_mask) == 0)
-        return WC_OK;
-    if (((uintptr_t)e & (_Alignof(wc__entry) - 1)) != 0)
-        return WC_EINVAL;
-    while (((uintptr_t)e & mask) != 0)
-        mask >>= 1;
-    cache->tag_mask = mask;
-    for (i = 0; i <= cache->mask; i++)
-        if (cache->slots[i] != 0) {
-            wc__entry *x = (wc__entry *)(cache->slots[i] & ~old_mask);
-            cache->slots[i] = (uintptr_t)x | ((uintptr_t)x->hhi & mask);
+    if (((uintptr_t)e & old_mask) != 0) {
+        if (((uintptr_t)e & (_Alignof(wc__entry) - 1)) != 0)
+            return WC_EINVAL;
+        while (((uintptr_t)e & mask) != 0)
+            mask >>= 1;
+        cache->tag_mask = mask;
+        for (i = 0; i <= cache->mask; i++) {
+            wc__slot v = slot_get(cache, i);
+            if (v != 0) {
+                wc__entry *x = (wc__entry *)(v & ~old_mask);
+                slot_set(cache, i, (uintptr_t)x | ((uintptr_t)x->hhi & mask));
+            }
         }
-    /* Every slot changed: a lookup that called this put from `equal` holds
-     * a tag of the old width and must start over (rule 3), even if this
-     * put then fails and adds nothing. */
-    cache->version++;
+        /* Every slot changed: a lookup that called this put from `equal`
+         * holds a tag of the old width and must start over (rule 3), even
+         * if this put then fails and adds nothing. */
+        cache->version++;
+    }
+    if (index_wide(cache) || narrow_fits(cache->base, e))
+        return WC_OK;
+    if (cache->size == 0) {   /* no slot to re-encode */
+        cache->base = narrow_base((uintptr_t)e);
+        return WC_OK;
+    }
+    if (index_rebuild(cache, index_bits(cache), 1) != WC_OK)
+        return WC_ENOMEM;
+    cache->version++;   /* every slot moved (rule 3) */
     return WC_OK;
 }
-
-static unsigned index_bits(const wc_cache *cache) { return 64u - cache->shift; }
 
 /* Room for one more entry: grow (double) at 3/4 full. A put that replaces
  * an entry (`replacing`) holds both for a moment and then has as many as
@@ -413,7 +531,7 @@ static int index_reserve(wc_cache *cache, int replacing)
         return WC_OK;
     if (index_bits(cache) >= INDEX_MAX_BITS)
         return WC_ENOMEM;   /* 2^32 slots: the index cannot grow further */
-    return index_resize(cache, index_bits(cache) + 1);
+    return index_rebuild(cache, index_bits(cache) + 1, 0);
 }
 
 /* After removals: when the index is less than 1/8 full, halve it until
@@ -421,7 +539,8 @@ static int index_reserve(wc_cache *cache, int replacing)
  * as many puts as there are entries). Best effort: if the allocation
  * fails the index stays as it is, and no shrink is tried again until the
  * index next changes size (so that calls under memory pressure do not
- * each try the allocator). */
+ * each try the allocator). A wide index whose entries now fit a window
+ * becomes narrow here. */
 static void index_shrink(wc_cache *cache)
 {
     unsigned bits = index_bits(cache);
@@ -430,7 +549,7 @@ static void index_shrink(wc_cache *cache)
         return;
     while (bits > INDEX_MIN_BITS && cache->size < (((size_t)1 << bits) >> 3))
         bits--;
-    if (index_resize(cache, bits) != WC_OK)
+    if (index_rebuild(cache, bits, 0) != WC_OK)
         cache->shrink_failed = 1;
 }
 
@@ -440,20 +559,20 @@ static void index_shrink(wc_cache *cache)
  * entry had never been there). */
 static void index_remove(wc_cache *cache, const wc__entry *e)
 {
-    wc__slot *slots = cache->slots;
     size_t mask = cache->mask;
     size_t i = entry_home(cache, e), j;
-    while (slot_entry(cache, slots[i]) != e)
+    wc__slot v;
+    while (slot_entry(cache, slot_get(cache, i)) != e)
         i = (i + 1) & mask;
-    for (j = (i + 1) & mask; slots[j] != 0; j = (j + 1) & mask) {
-        size_t home = entry_home(cache, slot_entry(cache, slots[j]));
+    for (j = (i + 1) & mask; (v = slot_get(cache, j)) != 0; j = (j + 1) & mask) {
+        size_t home = entry_home(cache, slot_entry(cache, v));
         /* slot j may move to the gap at i if its home is not in (i, j] */
         if (((j - home) & mask) >= ((j - i) & mask)) {
-            slots[i] = slots[j];
+            slot_set(cache, i, v);
             i = j;
         }
     }
-    slots[i] = 0;
+    slot_set(cache, i, 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -817,14 +936,14 @@ static int drain(wc_cache *cache, wc__entry *mine)
 static int leave_ex(wc_cache *cache, wc__entry *mine)
 {
     int dropped = 0;
-    if (cache->depth > 1) {
+    if (WC__DEPTH_CALLS(cache) > 1) {
         cache->depth--;
         cache_unlock(cache);
         return 0;
     }
     if (cache->grave_head != NULL)
         dropped = drain(cache, mine);
-    cache->depth = 0;
+    cache->depth &= WC__DEPTH_WIDE;   /* no call in progress */
     if (cache->free_pending) {
         cache_destroy(cache);   /* unlocks; the cache is gone */
     } else {
@@ -851,7 +970,7 @@ static int lookup(wc_cache *cache, const wc_owner *owner, uint64_t hash,
         uintptr_t tag = hash_tag(cache, hash);
         int changed = 0;
         wc__slot s;
-        for (; (s = cache->slots[i]) != 0; i = (i + 1) & cache->mask) {
+        for (; (s = slot_get(cache, i)) != 0; i = (i + 1) & cache->mask) {
             wc__entry *e;
             uint64_t version;
             int eq;
@@ -932,16 +1051,6 @@ static void expire_oldest(wc_cache *cache, uint64_t now)
     wc__entry *e;
     while ((e = cache->sentinel.next) != NULL && expired(e, now))
         entry_unlink(cache, e, WC_EVICT_EXPIRED, 0);
-}
-
-/* WC__F_LIMITED follows the limits: without one nothing is ever evicted
- * by the policy, so SIEVE's visited bits would never be read (entry_touch). */
-static void set_limited(wc_cache *cache)
-{
-    if (cache->max_entries != 0 || cache->max_weight != 0)
-        cache->flags |= WC__F_LIMITED;
-    else
-        cache->flags &= ~(unsigned)WC__F_LIMITED;
 }
 
 static int over_limits(const wc_cache *cache, wc_evict_cause *cause)
@@ -1076,7 +1185,6 @@ int wc__cache_new(const wc_config *config, wc_cache **out)
     cache->alloc = *alloc;
     cache->max_entries = config->max_entries;
     cache->max_weight = config->max_weight;
-    set_limited(cache);
     if (config->ops != NULL)
         cache->ops = *config->ops;
     if (cache->ops.retain_value != NULL && !(config->flags & WC_RETAIN_SIMPLE))
@@ -1108,7 +1216,7 @@ int wc__cache_new(const wc_config *config, wc_cache **out)
 
     cache->tail = &cache->sentinel;
     cache->tag_mask = 15;   /* 16-byte aligned entries, until one is not */
-    if (index_resize(cache, INDEX_MIN_BITS) != WC_OK) {
+    if (index_rebuild(cache, INDEX_MIN_BITS, 0) != WC_OK) {
 #ifdef WC_HAVE_PTHREADS
         if (cache->has_mutex)
             pthread_mutex_destroy(&cache->mutex);
@@ -1144,7 +1252,7 @@ static void unlink_all(wc_cache *cache, wc_evict_cause cause)
 static void cache_destroy(wc_cache *cache)
 {
     wc_allocator alloc = cache->alloc;
-    wc__free(cache, cache->slots, index_bytes(cache->mask + 1));
+    wc__free(cache, cache->slots, index_bytes(cache, cache->mask + 1));
     cache_unlock(cache);
 #ifdef WC_HAVE_PTHREADS
     if (cache->has_mutex)
@@ -1163,13 +1271,13 @@ int wc_cache_free(wc_cache *cache)
         return WC_EBUSY;
     }
     cache->closing = 1;
-    if (cache->depth != 0) {   /* from a callback: rule 6 */
+    if (WC__DEPTH_CALLS(cache) != 0) {   /* from a callback: rule 6 */
         cache->free_pending = 1;
         unlink_all(cache, WC_EVICT_CLEARED);
         cache_unlock(cache);
         return WC_OK;
     }
-    cache->depth = 1;
+    cache->depth++;   /* entered: no call was in progress */
     unlink_all(cache, WC_EVICT_CLEARED);
     cache->free_pending = 1;
     leave(cache);   /* releases the entries, then the cache */
@@ -1210,7 +1318,8 @@ static inline void hint_fill(wc_cache *cache, wc_hint *hint, int found)
 static inline void entry_touch(wc_cache *cache, wc__entry *e)
 {
     if (cache->flags & WC__F_SIEVE) {
-        if ((cache->flags & WC__F_LIMITED) && !(e->bits & VISITED))
+        if ((cache->max_entries != 0 || cache->max_weight != 0) &&
+            !(e->bits & VISITED))
             e->bits |= VISITED;
     } else {
         lru_touch(cache, e);
@@ -1276,7 +1385,7 @@ static WC__NOINLINE int get_slow_peek(wc_cache *cache, wc_owner *owner,
 static WC__NOINLINE int hit_retain(wc_cache *cache, wc__entry *e,
                                    wc_hint *hint)
 {
-    cache->depth = 1;
+    cache->depth = 1;   /* the fast path ran: depth was 0 */
     cache->ops.retain_value(cache->ctx, e->value);
     hint_fill(cache, hint, 1);
     leave(cache);
@@ -1304,16 +1413,18 @@ static WC__ALWAYS_INLINE int get_quick(wc_cache *cache, wc_owner *owner,
                                        int peek, int locked, int bytes,
                                        int retain)
 {
-    const wc__slot *slots = cache->slots;
+    const wc__nslot *slots = cache->slots;   /* narrow: depth is 0 */
+    uintptr_t base = cache->base;
     size_t i = home_slot(cache, hashv);
     uintptr_t tag = hash_tag(cache, hashv);
     wc__entry *e;
-    wc__slot s;
+    wc__nslot s;
 
     for (; (s = slots[i]) != 0; i = (i + 1) & cache->mask) {
         if (((s ^ tag) & cache->tag_mask) != 0)
             continue;
-        e = (wc__entry *)(s ^ tag);   /* the tag matched: its bits are now 0 */
+        /* the tag matched: its bits are now 0 */
+        e = (wc__entry *)(base + (uintptr_t)(s ^ tag));
         if ((owner != NULL || cache->owned != 0) && e->owner != owner)
             continue;
         if (e->key == key)   /* identity first, as in CPython's dict */
@@ -1363,7 +1474,7 @@ static WC__ALWAYS_INLINE int get_locked(wc_cache *cache, wc_owner *owner,
 {
     *value_out = NULL;
     cache_lock(cache);
-    if (cache->depth == 0 && !(cache->flags & WC__F_TTL)) {
+    if (cache->depth == 0 && !(cache->flags & WC__F_TTL)) {   /* narrow too */
         int retain = (cache->flags & WC__F_RETAIN) != 0;
         if (cache->flags & WC__F_LOCKED)
             return get_quick(cache, owner, hashv, key, value_out, hint, peek, 1,
@@ -1404,7 +1515,7 @@ static WC__ALWAYS_INLINE int get_api(wc_cache *cache, wc_owner *owner,
     hint_start(hint, owner, hash);
     hashv = mix_hash(hash, owner);
     if (!(cache->flags & (WC__F_BYTES | WC__F_LOCKED | WC__F_TTL | WC__F_RETAIN)) &&
-        cache->depth == 0)
+        cache->depth == 0)   /* no call in progress, narrow index */
         return get_quick(cache, owner, hashv, key, value_out, hint, peek, 0, 0, 0);
     if (cache->flags & WC__F_BYTES) {
         *value_out = NULL;
@@ -1449,7 +1560,7 @@ int wc__put(wc_cache *cache, const wc_hint *hint, wc_owner *owner,
     uint64_t now = 0;
     unsigned kept = 0;
     size_t size;
-    int r;
+    int r, r2;
 
     if (weight > WC_WEIGHT_MAX)
         return WC_EINVAL;
@@ -1470,11 +1581,6 @@ int wc__put(wc_cache *cache, const wc_hint *hint, wc_owner *owner,
     if (e == NULL) {
         leave(cache);
         return WC_ENOMEM;
-    }
-    if (index_accept(cache, e) != WC_OK) {   /* a misaligned block */
-        wc__free(cache, e, size);
-        leave(cache);
-        return WC_EINVAL;
     }
 
     if (hint != NULL && !hint->wc__found && hint->wc__version == cache->version)
@@ -1498,10 +1604,17 @@ int wc__put(wc_cache *cache, const wc_hint *hint, wc_owner *owner,
             goto fail;
         }
     }
-    if (index_reserve(cache, r == 1) != WC_OK) {   /* may grow the index: no callback */
+    /* The index may grow, then must take e's address (a narrow index may
+     * move or widen): both after the lookup, whose callbacks may resize
+     * the index, and neither calls back. */
+    if (index_reserve(cache, r == 1) != WC_OK)
+        r2 = WC_ENOMEM;
+    else
+        r2 = index_accept(cache, e);   /* WC_EINVAL: a misaligned block */
+    if (r2 != WC_OK) {
         if (g != NULL && g->entries.next == &g->entries)
             group_release(cache, g);   /* the group was new and is empty */
-        r = WC_ENOMEM;
+        r = r2;
         goto fail;
     }
     e->key = key;
@@ -1574,7 +1687,7 @@ int wc__remove(wc_cache *cache, wc_owner *owner, uint64_t hash,
     int r = enter(cache);
     if (r != WC_OK)
         return r;
-    if (take && cache->depth > 1) {   /* from a callback: see wc_take */
+    if (take && WC__DEPTH_CALLS(cache) > 1) {   /* from a callback: see wc_take */
         leave(cache);
         return WC_EBUSY;
     }
@@ -1686,7 +1799,6 @@ int wc_cache_set_limits(wc_cache *cache, size_t max_entries, uint64_t max_weight
         return r;
     cache->max_entries = max_entries;
     cache->max_weight = max_weight;
-    set_limited(cache);
     /* Entries that can never fit go first, whatever their age. */
     if (max_weight != 0) {
         e = cache->sentinel.next;
@@ -1876,8 +1988,9 @@ void wc__debug_table(const wc_cache *cache_in, wc__table_info *out)
     n = cache->mask + 1;
     out->slots = n;
     out->tag_mask = (unsigned)cache->tag_mask;
+    out->slot_bytes = slot_bytes(index_wide(cache));
     for (i = 0; i < n; i++) {
-        const wc__entry *e = slot_entry(cache, cache->slots[i]);
+        const wc__entry *e = slot_entry(cache, slot_get(cache, i));
         size_t probe;
         if (e == NULL)
             continue;

@@ -14,6 +14,7 @@ typedef struct wc__table_info {
     size_t max_probe;      /* longest probe run of an entry now in the index */
     size_t probe_total;    /* sum of every entry's probe run (mean = / items) */
     unsigned tag_mask;     /* the slot bits holding a hash tag (15, 7 or 3) */
+    size_t slot_bytes;     /* 4: narrow slots (offsets from a base), 8: wide */
 } wc__table_info;
 
 /* Walks every slot: O(slots). cache and out borrowed, not NULL. */

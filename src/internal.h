@@ -39,11 +39,14 @@ typedef struct wc__entry {
 #define WC__OWNED_SIZE (sizeof(wc__entry))
 #define WC__UNOWNED_SIZE (offsetof(wc__entry, olink))
 
-/* A slot of the open-addressing index: the entry's address with a few bits
- * of its hash (the tag) in the address's low bits, which are zero because
- * entries are aligned; 0: empty. 8 bytes on 64-bit systems, eight slots to
- * a cache line. See "The index" in cache.c. */
+/* A slot of the open-addressing index, decoded: the entry's address with a
+ * few bits of its hash (the tag) in the address's low bits, which are zero
+ * because entries are aligned; 0: empty. Stored narrow, as a wc__nslot (4
+ * bytes, sixteen slots to a cache line: that value minus cache->base, while
+ * every entry lies less than 4 GiB above the base), or wide, as the value
+ * itself (WC__DEPTH_WIDE). See "The index" in cache.c. */
 typedef uintptr_t wc__slot;
+typedef uint32_t wc__nslot;
 
 enum {
     WC__F_BYTES = 1u,        /* made by the bytes layer: generic API refused */
@@ -51,17 +54,25 @@ enum {
     WC__F_SIEVE = 4u,        /* SIEVE policy (else LRU) */
     WC__F_TTL = 8u,          /* entries carry a deadline */
     WC__F_HOOKS = 16u,       /* WC__F_LOCKED through the caller's wc_lock */
-    WC__F_RETAIN = 32u,      /* ops.retain_value is set and may re-enter (hit
+    WC__F_RETAIN = 32u       /* ops.retain_value is set and may re-enter (hit
                                 path gate; not set with WC_RETAIN_SIMPLE) */
-    WC__F_LIMITED = 64u      /* max_entries or max_weight is set: SIEVE hits
-                                record visits only then (entry_touch) */
 };
 
+/* wc_cache.depth's top bit: the index holds wide slots (an entry lies
+ * 4 GiB or more from the base, "The index" in cache.c). */
+#define WC__DEPTH_WIDE 0x80000000u
+#define WC__DEPTH_CALLS(cache) ((cache)->depth & ~WC__DEPTH_WIDE)
+
 struct wc_cache {
-    unsigned flags;              /* WC__F_* */
-    unsigned depth;              /* API calls in progress on this cache */
+    unsigned flags;              /* WC__F_*: set at creation, never changed */
+    /* API calls in progress on this cache (low 31 bits), and WC__DEPTH_WIDE:
+     * the index holds wide slots. Either makes it nonzero, and the fast
+     * path, which handles narrow slots only, runs only when it is 0: one
+     * test for both. Changed under the lock, read after `flags`. */
+    unsigned depth;
     /* the index: 2^k slots (k <= 32), never more than 3/4 full */
-    wc__slot *slots;
+    void *slots;                 /* wc__nslot[], or wc__slot[] if wide */
+    uintptr_t base;              /* narrow slots: decoded = base + stored */
     size_t mask;                 /* slots - 1 */
     unsigned shift;              /* 64 - k: home slot = hash >> shift */
     unsigned longest_probe;      /* high-water mark since the last resize */

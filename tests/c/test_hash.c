@@ -11,9 +11,12 @@
  * Also: backward-shift deletion keeps every entry findable, against a model,
  * and the index shrinks once most entries are gone.
  */
+#define _DEFAULT_SOURCE   /* MAP_ANONYMOUS, MAP_NORESERVE (far_alloc) */
 #include "testutil.h"
 
 #include "debug.h"
+
+#include <sys/mman.h>
 
 /* Linear probing at a load of at most 3/4: with hashes that behave like
  * random ones, the mean run is about 2.5 slots and the longest a few dozen
@@ -466,10 +469,11 @@ START_TEST(test_less_aligned_allocator)
 }
 END_TEST
 
-/* A nested put (from `equal`) that lowers tag_mask and then fails: the
- * outer lookup must start over, not go on with the tag it computed under
- * the old mask (`s ^ tag` would then flip bit 3 of the address: a false
- * miss or a read off the entry). From the second review of the index. */
+/* A nested put (from `equal`) that lowers tag_mask: the outer lookup must
+ * start over, not go on with the tag it computed under the old mask
+ * (`s ^ tag` would then flip bit 3 of the address: a false miss or a read
+ * off the entry). From the second review of the index. The put retags
+ * after its own lookup, just before it links the entry. */
 typedef struct stale_ctx {
     wc_cache *c;
     offset_alloc *oa;
@@ -483,7 +487,7 @@ static int stale_equal(void *ctx, const void *stored, const void *probe)
     (void)stored;
     (void)probe;
     if (s->nested)
-        return -1;   /* the nested put fails: no version change */
+        return 0;    /* the nested put's lookup: distinct keys */
     if (!s->done) {
         s->done = 1;
         s->nested = 1;
@@ -520,8 +524,14 @@ START_TEST(test_retag_during_equal_keeps_lookup_right)
     /* 0x200 sits after 0x100 in the run: equal(0x100, 0x200) runs first */
     sc.done = 0;
     ck_assert_int_eq(wc_get(sc.c, NULL, h, (void *)0x200, &v), WC_OK);
-    ck_assert_int_eq(sc.nested_r, WC_ECALLBACK);
+    ck_assert_int_eq(sc.nested_r, WC_OK);
     ck_assert_ptr_eq(v, (void *)2);
+    {
+        wc__table_info ti;
+        wc__debug_table(sc.c, &ti);
+        ck_assert_uint_eq(ti.tag_mask, 7);   /* the nested put retagged */
+        ck_assert_uint_eq(ti.items, 3);
+    }
     ck_assert_int_eq(wc_cache_free(sc.c), WC_OK);
     ck_assert_uint_eq(oa.live, 0);
 }
@@ -567,6 +577,205 @@ START_TEST(test_unowned_probe_never_takes_an_owned_entry)
 }
 END_TEST
 
+/* The index stores 4-byte slots (offsets from a base) while every entry
+ * lies within 4 GiB of the base, else 8-byte ones. far_alloc hands out
+ * blocks from two regions 6 GiB apart, reserved with one mmap (PROT_NONE
+ * in between: no memory is used there), so a test can place entries out of
+ * the narrow window at will. A bump allocator: free only counts. */
+#define FAR_GAP ((size_t)6 << 30)
+#define FAR_REGION ((size_t)64 << 20)
+
+typedef struct far_alloc {
+    char *base;
+    size_t used[2];   /* bump offsets in region 0 and region 1 */
+    int region;       /* where the next blocks come from */
+    size_t live;
+    long fail_in;     /* > 0: the fail_in-th block from now is refused */
+} far_alloc;
+
+static void *far_malloc(void *ctx, size_t size)
+{
+    far_alloc *a = (far_alloc *)ctx;
+    char *p;
+    if (a->fail_in > 0 && --a->fail_in == 0)
+        return NULL;
+    size = (size + 15) & ~(size_t)15;
+    if (a->used[a->region] + size > FAR_REGION)
+        return NULL;
+    p = a->base + (a->region ? FAR_GAP : 0) + a->used[a->region];
+    a->used[a->region] += size;
+    a->live++;
+    return p;
+}
+
+static void far_free(void *ctx, void *ptr, size_t size)
+{
+    far_alloc *a = (far_alloc *)ctx;
+    (void)ptr;
+    (void)size;
+    a->live--;
+}
+
+static void far_init(far_alloc *a)
+{
+    void *m;
+    memset(a, 0, sizeof *a);
+    m = mmap(NULL, FAR_GAP + FAR_REGION, PROT_NONE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    ck_assert_msg(m != MAP_FAILED, "cannot reserve %zu bytes of address space",
+                  FAR_GAP + FAR_REGION);
+    a->base = (char *)m;
+    ck_assert_int_eq(mprotect(a->base, FAR_REGION, PROT_READ | PROT_WRITE), 0);
+    ck_assert_int_eq(mprotect(a->base + FAR_GAP, FAR_REGION, PROT_READ | PROT_WRITE), 0);
+}
+
+static void far_destroy(far_alloc *a)
+{
+    ck_assert_uint_eq(a->live, 0);
+    munmap(a->base, FAR_GAP + FAR_REGION);
+}
+
+static uint64_t far_hash(uintptr_t k) { return k * 0x9E3779B97F4A7C15ull; }
+
+static void far_require(wc_cache *c, uintptr_t from, uintptr_t to)
+{
+    uintptr_t k;
+    for (k = from; k <= to; k++) {
+        void *v = NULL;
+        TU_REQUIRE_EQ(wc_get(c, NULL, far_hash(k), (void *)k, &v), WC_OK);
+        TU_REQUIRE(v == (void *)k, "key %lu: wrong value", (unsigned long)k);
+        TU_REQUIRE_EQ(wc_peek(c, NULL, far_hash(k), (void *)k, &v), WC_OK);
+    }
+}
+
+static size_t far_slot_bytes(wc_cache *c)
+{
+    wc__table_info ti;
+    wc__debug_table(c, &ti);
+    ck_assert_uint_eq(ti.items, wc_cache_size(c));
+    return ti.slot_bytes;
+}
+
+START_TEST(test_index_widens_and_narrows)
+{
+    far_alloc fa;
+    wc_allocator hooks = {far_malloc, far_free, &fa};
+    wc_config cfg;
+    wc_cache *c = NULL;
+    uintptr_t k;
+    if (sizeof(void *) < 8)
+        return;   /* 32-bit: every address fits a narrow slot */
+    far_init(&fa);
+    wc_config_init(&cfg);
+    cfg.allocator = &hooks;
+    ck_assert_int_eq(wc_cache_new(&cfg, &c), WC_OK);
+    for (k = 1; k <= 2000; k++)
+        TU_REQUIRE_EQ(wc_put(c, NULL, far_hash(k), (void *)k, (void *)k, 1), WC_OK);
+    ck_assert_uint_eq(far_slot_bytes(c), 4);
+    /* entries 6 GiB away: the index turns wide, every entry is found */
+    fa.region = 1;
+    for (k = 2001; k <= 4000; k++)
+        TU_REQUIRE_EQ(wc_put(c, NULL, far_hash(k), (void *)k, (void *)k, 1), WC_OK);
+    ck_assert_uint_eq(far_slot_bytes(c), 8);
+    far_require(c, 1, 4000);
+    /* the near entries go, and most far ones: the index shrinks, and its
+     * entries now fit one window: narrow again, centred on them */
+    for (k = 1; k <= 3800; k++)
+        TU_REQUIRE_EQ(wc_remove(c, NULL, far_hash(k), (void *)k), WC_OK);
+    ck_assert_uint_eq(wc_cache_size(c), 200);
+    ck_assert_uint_eq(far_slot_bytes(c), 4);
+    far_require(c, 3801, 4000);
+    /* emptied, then filled from the other region: the window moves with
+     * the first entry, no widening */
+    ck_assert_int_eq(wc_clear(c), WC_OK);
+    fa.region = 0;
+    ck_assert_int_eq(wc_put(c, NULL, far_hash(1), (void *)1, (void *)1, 1), WC_OK);
+    ck_assert_uint_eq(far_slot_bytes(c), 4);
+    far_require(c, 1, 1);
+    /* widening needs a new array: if that allocation fails, so does the
+     * put, and the cache is as it was */
+    fa.region = 1;
+    fa.fail_in = 2;   /* the entry's block, then the wide array: refused */
+    ck_assert_int_eq(wc_put(c, NULL, far_hash(2), (void *)2, (void *)2, 1), WC_ENOMEM);
+    ck_assert_uint_eq(wc_cache_size(c), 1);
+    ck_assert_uint_eq(far_slot_bytes(c), 4);
+    far_require(c, 1, 1);
+    ck_assert_int_eq(wc_put(c, NULL, far_hash(2), (void *)2, (void *)2, 1), WC_OK);
+    ck_assert_uint_eq(far_slot_bytes(c), 8);
+    far_require(c, 1, 2);
+    ck_assert_int_eq(wc_cache_free(c), WC_OK);
+    far_destroy(&fa);
+}
+END_TEST
+
+/* A put from `equal` that widens the index: the lookup that called it must
+ * start over on the wide slots (its position and width are stale). */
+typedef struct far_equal_ctx {
+    wc_cache *c;
+    far_alloc *fa;
+    int done, nested_r;
+} far_equal_ctx;
+
+static int far_equal(void *ctx, const void *stored, const void *probe)
+{
+    far_equal_ctx *f = (far_equal_ctx *)ctx;
+    (void)stored;
+    (void)probe;
+    if (!f->done) {
+        f->done = 1;
+        f->fa->region = 1;
+        f->nested_r = wc_put(f->c, NULL, far_hash(7), (void *)0x300, (void *)3, 1);
+    }
+    return 0;   /* distinct pointers: distinct keys */
+}
+
+START_TEST(test_widening_during_equal_keeps_lookup_right)
+{
+    far_alloc fa;
+    wc_allocator hooks = {far_malloc, far_free, &fa};
+    far_equal_ctx fe = {NULL, &fa, 0, -100};
+    wc_ops ops = {0};
+    wc_config cfg;
+    void *v = NULL;
+    if (sizeof(void *) < 8)
+        return;
+    far_init(&fa);
+    ops.equal = far_equal;
+    wc_config_init(&cfg);
+    cfg.allocator = &hooks;
+    cfg.ops = &ops;
+    cfg.ops_ctx = &fe;
+    ck_assert_int_eq(wc_cache_new(&cfg, &fe.c), WC_OK);
+    fe.done = 1;   /* no nested put while filling */
+    ck_assert_int_eq(wc_put(fe.c, NULL, 5, (void *)0x100, (void *)1, 1), WC_OK);
+    ck_assert_int_eq(wc_put(fe.c, NULL, 5, (void *)0x200, (void *)2, 1), WC_OK);
+    ck_assert_uint_eq(far_slot_bytes(fe.c), 4);
+    /* 0x200 sits after 0x100 in the run: equal(0x100, 0x200) runs first */
+    fe.done = 0;
+    ck_assert_int_eq(wc_get(fe.c, NULL, 5, (void *)0x200, &v), WC_OK);
+    ck_assert_int_eq(fe.nested_r, WC_OK);
+    ck_assert_ptr_eq(v, (void *)2);
+    ck_assert_uint_eq(far_slot_bytes(fe.c), 8);
+    ck_assert_int_eq(wc_get(fe.c, NULL, far_hash(7), (void *)0x300, &v), WC_OK);
+    ck_assert_ptr_eq(v, (void *)3);
+    ck_assert_int_eq(wc_cache_free(fe.c), WC_OK);
+    far_destroy(&fa);
+}
+END_TEST
+
+START_TEST(test_index_is_narrow_at_scale)
+{
+    /* the default allocator at 200,000 entries: 4-byte slots */
+    wc_cache *c = NULL;
+    uintptr_t k;
+    ck_assert_int_eq(wc_cache_new(NULL, &c), WC_OK);
+    for (k = 1; k <= 200000; k++)
+        TU_REQUIRE_EQ(wc_put(c, NULL, far_hash(k), (void *)k, (void *)k, 1), WC_OK);
+    ck_assert_uint_eq(far_slot_bytes(c), 4);
+    ck_assert_int_eq(wc_cache_free(c), WC_OK);
+}
+END_TEST
+
 static Suite *hash_suite(void)
 {
     Suite *s = suite_create("hash");
@@ -586,6 +795,9 @@ static Suite *hash_suite(void)
     tcase_add_test(tc, test_less_aligned_allocator);
     tcase_add_test(tc, test_retag_during_equal_keeps_lookup_right);
     tcase_add_test(tc, test_unowned_probe_never_takes_an_owned_entry);
+    tcase_add_test(tc, test_index_widens_and_narrows);
+    tcase_add_test(tc, test_widening_during_equal_keeps_lookup_right);
+    tcase_add_test(tc, test_index_is_narrow_at_scale);
     suite_add_tcase(s, tc);
     return s;
 }
