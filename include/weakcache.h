@@ -270,9 +270,9 @@ typedef enum wc_policy {
      * eviction and wraps around. No extra bytes per entry (the bit is the
      * top bit of the 32-bit weight field, hence WC_WEIGHT_MAX). A cache with
      * no limit (max_entries and max_weight 0) evicts nothing, and its hits
-     * set no bit (they read less of the entry); once limits are set, hits
-     * count from then on, so the first evictions take the oldest entries
-     * not hit since. Hits cost
+     * set no bit (they read less of the entry): hits made while a cache
+     * has no limit are not remembered once limits are set, so its first
+     * evictions then take the oldest entries not hit since. Hits cost
      * about a bare hash lookup; the miss ratio is lower than LRU's on
      * skewed (Zipf) workloads, see docs/benchmarks.md. */
     WC_POLICY_SIEVE = 1

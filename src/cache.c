@@ -45,7 +45,7 @@
  * chained table reads a bucket, then each entry of the chain. A slot is
  * the entry's address OR-ed with a tag: the low 4 bits of hhi, stored in
  * the address's low bits, which are zero because entries are 16-byte
- * aligned (index_accept drops to 3 or 2 bits, once, for an allocator that
+ * aligned (index_retag drops to 3 or 2 bits, once, for an allocator that
  * gives less). A probe skips 15 of 16 foreign slots on the tag alone, and
  * an entry whose tag matches is checked on its owner, its key (identity
  * first, as CPython's dict does), its hhi, then `equal`.
@@ -59,14 +59,16 @@
  * from L2 in bench/python/hits_cachesim.py; at 1M, 0.45 fewer from
  * memory). A first version with 16-byte slots {hash, entry} cost four
  * times that. The base is set by the first entry of an empty index; an
- * entry out of its reach makes the index wide (index_accept: 8-byte slots
- * holding the value itself, WC__DEPTH_WIDE), and a wide index becomes
- * narrow again when it is rebuilt (grown or shrunk) with entries that fit
- * a window (index_rebuild). Wide caches take the general path on every
- * lookup: the fast path reads narrow slots only. Slot i holds an
- * entry whose home slot (hash >> shift: the top k bits, the top of hhi)
- * is i or before it in the same run of occupied slots, so a lookup walks from the home slot to the
- * first empty one. Removal shifts back the entries after the gap whose run
+ * entry out of its reach makes the index wide (index_make_room: 8-byte
+ * slots holding the value itself, WC__DEPTH_WIDE), and a wide index
+ * becomes narrow again when it is rebuilt (grown or shrunk) with entries
+ * that fit a window, or emptied (index_make_room, index_shrink). The fast
+ * path has a copy for each width; a wide index's is one call further from
+ * the public functions (the WC__DEPTH_WIDE bit sends them there).
+ *
+ * Slot i holds an entry whose home slot (hash >> shift: the top k bits,
+ * the top of hhi) is i or before it in the same run of occupied slots, so
+ * a lookup walks from the home slot to the first empty one. Removal shifts back the entries after the gap whose run
  * crossed it (index_remove), so runs stay as short as if the removed entry
  * had never been there, and no slot is ever a tombstone. The index doubles
  * when a put would make it more than 3/4 full, and halves (in leave(), best
@@ -414,42 +416,62 @@ static void index_insert(wc_cache *cache, wc__entry *e)
         probe++;
     }
     slot_set(cache, i, (uintptr_t)e | ((uintptr_t)e->hhi & cache->tag_mask));
+    if (index_wide(cache) && !narrow_fits(cache->base, e))
+        cache->far++;
     if (probe > cache->longest_probe)
         cache->longest_probe = probe;
 }
 
+static unsigned index_bits(const wc_cache *cache) { return 64u - cache->shift; }
+
+/* A narrow window for every entry of the index and `extra` (NULL: none):
+ * the current base if it holds them all, else one centred on their span.
+ * Returns 1 with *base_out set, or 0 if they span more than a window.
+ * O(slots), so called only where the index is rebuilt anyway. */
+static int index_window(const wc_cache *cache, const wc__entry *extra,
+                        uintptr_t *base_out)
+{
+    uintptr_t lo = UINTPTR_MAX, hi = 0, base;
+    int fit = 1;
+    size_t i;
+    if (!index_wide(cache) && (extra == NULL || narrow_fits(cache->base, extra))) {
+        *base_out = cache->base;   /* narrow: its entries fit by construction */
+        return 1;
+    }
+    for (i = 0; i <= cache->mask + (extra != NULL); i++) {
+        uintptr_t e = i <= cache->mask ? (uintptr_t)slot_entry(cache, slot_get(cache, i))
+                                       : (uintptr_t)extra;
+        if (e == 0)
+            continue;
+        lo = e < lo ? e : lo;
+        hi = e > hi ? e : hi;
+        fit = fit && narrow_fits(cache->base, (const void *)e);
+    }
+    if (fit) {   /* nothing, or all within the current window */
+        *base_out = cache->base;
+        return 1;
+    }
+    /* every address between lo and hi fits if both do */
+    base = narrow_base(lo + (hi - lo) / 2);
+    if (!narrow_fits(base, (const void *)lo) || !narrow_fits(base, (const void *)hi))
+        return 0;
+    *base_out = base;
+    return 1;
+}
+
 /* Move every entry into a new array of 2^bits slots (reading each entry's
- * hhi: slots keep only a tag), narrow if every entry fits a window of
- * 4 GiB: the current one, or, for a wide index, one centred on the span
- * of the entries if that is at most 2 GiB (so that entries allocated
- * later have room on both sides). Fails (WC_ENOMEM, nothing changed) only
- * if the allocation does. `force_wide`: make it wide (an entry about to be
- * added does not fit). */
-static int index_rebuild(wc_cache *cache, unsigned bits, int force_wide)
+ * hhi: slots keep only a tag), narrow with this base or wide. Fails
+ * (WC_ENOMEM, nothing changed) only if the allocation does. The caller
+ * bumps the version if a lookup may be in progress (rule 3). */
+static int index_rebuild(wc_cache *cache, unsigned bits, int wide, uintptr_t base)
 {
     size_t n = (size_t)1 << bits, old_n, i;
     void *old = cache->slots;
-    int old_wide = index_wide(cache), wide = force_wide;
-    uintptr_t old_base = cache->base, base = old_base;
+    int old_wide = index_wide(cache);
+    uintptr_t old_base = cache->base;
     void *slots;
 
     old_n = old != NULL ? cache->mask + 1 : 0;
-    if (old_wide && !force_wide) {
-        uintptr_t lo = UINTPTR_MAX, hi = 0;
-        for (i = 0; i < old_n; i++) {
-            uintptr_t e = (uintptr_t)slot_entry(cache, slot_decode(old, i, 1, 0));
-            if (e != 0) {
-                lo = e < lo ? e : lo;
-                hi = e > hi ? e : hi;
-            }
-        }
-        if (hi == 0)
-            wide = 0;   /* empty: the next entry sets the base (index_accept) */
-        else if (hi - lo <= NARROW_HALF)
-            base = narrow_base(lo + (hi - lo) / 2);
-        else
-            wide = 1;
-    }
     slots = wc__malloc(cache, n * slot_bytes(wide));
     if (slots == NULL)
         return WC_ENOMEM;
@@ -464,6 +486,8 @@ static int index_rebuild(wc_cache *cache, unsigned bits, int force_wide)
     cache->shift = 64u - bits;
     cache->longest_probe = 0;
     cache->shrink_failed = 0;
+    cache->far = 0;   /* counted again by index_insert */
+    cache->rebuilt_puts = 0;
     for (i = 0; i < old_n; i++) {
         wc__slot v = slot_decode(old, i, old_wide, old_base);
         if (v != 0)
@@ -474,64 +498,88 @@ static int index_rebuild(wc_cache *cache, unsigned bits, int force_wide)
     return WC_OK;
 }
 
-static unsigned index_bits(const wc_cache *cache) { return 64u - cache->shift; }
-
 /* A new entry's address must leave the tag bits free. Entries need the
  * alignment of a pointer, which gives at least 2 (32-bit) or 3 bits; the
  * cache starts with 4 (16-byte alignment, what malloc and pymalloc give on
  * 64-bit systems) and drops to what the allocator really gives the first
- * time a block comes back less aligned, retagging every slot (O(slots),
- * once). A block not even aligned for the entry is refused (WC_EINVAL: the
- * allocator hook breaks its contract).
- * It must also fit a narrow index: if it does not, the index moves its
- * window (when empty) or becomes wide (WC_ENOMEM if that allocation fails;
- * nothing changed). */
-static int index_accept(wc_cache *cache, const wc__entry *e)
+ * time a block comes back less aligned, retagging every slot in place
+ * (O(slots), once). A block not even aligned for the entry is refused
+ * (WC_EINVAL: the allocator hook breaks its contract). */
+static int index_retag(wc_cache *cache, const wc__entry *e)
 {
     uintptr_t old_mask = cache->tag_mask, mask = old_mask;
     size_t i;
-    if (((uintptr_t)e & old_mask) != 0) {
-        if (((uintptr_t)e & (_Alignof(wc__entry) - 1)) != 0)
-            return WC_EINVAL;
-        while (((uintptr_t)e & mask) != 0)
-            mask >>= 1;
-        cache->tag_mask = mask;
-        for (i = 0; i <= cache->mask; i++) {
-            wc__slot v = slot_get(cache, i);
-            if (v != 0) {
-                wc__entry *x = (wc__entry *)(v & ~old_mask);
-                slot_set(cache, i, (uintptr_t)x | ((uintptr_t)x->hhi & mask));
-            }
+    if (((uintptr_t)e & old_mask) == 0)
+        return WC_OK;
+    if (((uintptr_t)e & (_Alignof(wc__entry) - 1)) != 0)
+        return WC_EINVAL;
+    while (((uintptr_t)e & mask) != 0)
+        mask >>= 1;
+    cache->tag_mask = mask;
+    for (i = 0; i <= cache->mask; i++) {
+        wc__slot v = slot_get(cache, i);
+        if (v != 0) {
+            wc__entry *x = (wc__entry *)(v & ~old_mask);
+            slot_set(cache, i, (uintptr_t)x | ((uintptr_t)x->hhi & mask));
         }
-        /* Every slot changed: a lookup that called this put from `equal`
-         * holds a tag of the old width and must start over (rule 3), even
-         * if this put then fails and adds nothing. */
-        cache->version++;
     }
-    if (index_wide(cache) || narrow_fits(cache->base, e))
-        return WC_OK;
-    if (cache->size == 0) {   /* no slot to re-encode */
-        cache->base = narrow_base((uintptr_t)e);
-        return WC_OK;
-    }
-    if (index_rebuild(cache, index_bits(cache), 1) != WC_OK)
-        return WC_ENOMEM;
-    cache->version++;   /* every slot moved (rule 3) */
+    /* Every slot changed: a lookup that called this put from `equal` holds
+     * a tag of the old width and must start over (rule 3), even if this
+     * put then fails and adds nothing. */
+    cache->version++;
     return WC_OK;
 }
 
-/* Room for one more entry: grow (double) at 3/4 full. A put that replaces
- * an entry (`replacing`) holds both for a moment and then has as many as
- * before: it only needs a free slot, so it never grows the index (nor
- * fails for want of memory to do so). */
-static int index_reserve(wc_cache *cache, int replacing)
+/* Make the index ready to take e, a put's new entry, after the put's
+ * lookup (whose callbacks may have resized the index) and with no callback
+ * until e is linked: a tag that fits e's address (index_retag), a free
+ * slot, and a slot width that holds e. One rebuild at most does both:
+ *  - growth: the index doubles when the put would make it more than 3/4
+ *    full; a put that replaces an entry (`replacing`) holds both for a
+ *    moment and then has as many as before, so it only needs a free slot
+ *    and never grows the index (nor fails for want of memory to do so);
+ *  - width: e outside a narrow index's window moves the window (an empty
+ *    index: nothing to re-encode), re-centres it on the entries and e, or
+ *    makes the index wide; an empty wide index becomes narrow again (best
+ *    effort: a failed allocation leaves it wide).
+ * A rebuild bumps the version, so that a lookup that called this put from
+ * `equal` starts over on the new array (rule 3), even if the put then
+ * fails. WC_EINVAL (misaligned block) or WC_ENOMEM (the new array, or 2^32
+ * slots already): the index is as it was, but for a retag. */
+static int index_make_room(wc_cache *cache, const wc__entry *e, int replacing)
 {
     size_t n = cache->mask + 1;
-    if (cache->size + 1 <= n - n / 4 || (replacing && cache->size + 1 < n))
-        return WC_OK;
-    if (index_bits(cache) >= INDEX_MAX_BITS)
+    unsigned bits = index_bits(cache);
+    int grow, wide = index_wide(cache), r;
+    uintptr_t base = cache->base;
+
+    r = index_retag(cache, e);
+    if (r != WC_OK)
+        return r;
+    grow = !(cache->size + 1 <= n - n / 4 || (replacing && cache->size + 1 < n));
+    if (grow && bits >= INDEX_MAX_BITS)
         return WC_ENOMEM;   /* 2^32 slots: the index cannot grow further */
-    return index_rebuild(cache, index_bits(cache) + 1, 0);
+    if (!grow) {
+        if (!wide && narrow_fits(base, e))
+            return WC_OK;   /* the common case */
+        if (cache->size == 0 && !wide) {
+            cache->base = narrow_base((uintptr_t)e);
+            return WC_OK;
+        }
+        if (cache->size == 0) {   /* wide and empty: narrow, if it can */
+            if (index_rebuild(cache, bits, 0, narrow_base((uintptr_t)e)) == WC_OK)
+                cache->version++;
+            return WC_OK;
+        }
+        if (wide)
+            return WC_OK;   /* entries stay wide until the next rebuild */
+    }
+    wide = !index_window(cache, e, &base);
+    r = index_rebuild(cache, grow ? bits + 1 : bits, wide, base);
+    if (r != WC_OK)
+        return r;
+    cache->version++;
+    return WC_OK;
 }
 
 /* After removals: when the index is less than 1/8 full, halve it until
@@ -540,16 +588,19 @@ static int index_reserve(wc_cache *cache, int replacing)
  * fails the index stays as it is, and no shrink is tried again until the
  * index next changes size (so that calls under memory pressure do not
  * each try the allocator). A wide index whose entries now fit a window
- * becomes narrow here. */
+ * becomes narrow. Runs in the outermost leave(): no lookup in progress. */
 static void index_shrink(wc_cache *cache)
 {
     unsigned bits = index_bits(cache);
+    uintptr_t base;
+    int wide;
     if (cache->size >= ((cache->mask + 1) >> 3) || bits <= INDEX_MIN_BITS ||
         cache->shrink_failed)
         return;
     while (bits > INDEX_MIN_BITS && cache->size < (((size_t)1 << bits) >> 3))
         bits--;
-    if (index_rebuild(cache, bits, 0) != WC_OK)
+    wide = !index_window(cache, NULL, &base);
+    if (index_rebuild(cache, bits, wide, base) != WC_OK)
         cache->shrink_failed = 1;
 }
 
@@ -573,6 +624,27 @@ static void index_remove(wc_cache *cache, const wc__entry *e)
         }
     }
     slot_set(cache, i, 0);
+    if (index_wide(cache) && !narrow_fits(cache->base, e))
+        cache->far--;
+}
+
+/* A wide index whose last entry out of the window is gone becomes narrow
+ * again, at the same size (best effort, like index_shrink, and from the
+ * same place: the outermost leave(), no lookup in progress). So a bounded
+ * cache, which never resizes once full, narrows when its far entries are
+ * evicted (a thread-safe cache that got puts from a thread whose malloc
+ * arena lies far away, say). Not before as many puts as the index has
+ * slots since it last changed: a cache whose far entries come and go
+ * would otherwise pay a rebuild, O(slots), each time (two size classes of
+ * a sanitizer's allocator lie 64 GiB apart), where this way the rebuilds
+ * cost O(1) a put. */
+static void index_narrow(wc_cache *cache)
+{
+    if (!index_wide(cache) || cache->far != 0 || cache->shrink_failed ||
+        cache->rebuilt_puts <= cache->mask)
+        return;
+    if (index_rebuild(cache, index_bits(cache), 0, cache->base) != WC_OK)
+        cache->shrink_failed = 1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -948,6 +1020,7 @@ static int leave_ex(wc_cache *cache, wc__entry *mine)
         cache_destroy(cache);   /* unlocks; the cache is gone */
     } else {
         index_shrink(cache);
+        index_narrow(cache);
         cache_unlock(cache);
     }
     return dropped;
@@ -1216,7 +1289,7 @@ int wc__cache_new(const wc_config *config, wc_cache **out)
 
     cache->tail = &cache->sentinel;
     cache->tag_mask = 15;   /* 16-byte aligned entries, until one is not */
-    if (index_rebuild(cache, INDEX_MIN_BITS, 0) != WC_OK) {
+    if (index_rebuild(cache, INDEX_MIN_BITS, 0, 0) != WC_OK) {
 #ifdef WC_HAVE_PTHREADS
         if (cache->has_mutex)
             pthread_mutex_destroy(&cache->mutex);
@@ -1312,9 +1385,8 @@ static inline void hint_fill(wc_cache *cache, wc_hint *hint, int found)
  * a hot entry's cache line is not written again), LRU relinks. A SIEVE
  * cache without limits evicts nothing, so its hits record no visit: they
  * read no entry field but the key and value, one 16-byte run, which is
- * never split across cache lines (entries are 16-byte aligned). Once limits
- * are set, visits count from then on: the first evictions take the oldest
- * entries not hit since. */
+ * never split across cache lines (entries are 16-byte aligned). Hits made
+ * while the cache has no limit are not remembered once limits are set. */
 static inline void entry_touch(wc_cache *cache, wc__entry *e)
 {
     if (cache->flags & WC__F_SIEVE) {
@@ -1385,7 +1457,7 @@ static WC__NOINLINE int get_slow_peek(wc_cache *cache, wc_owner *owner,
 static WC__NOINLINE int hit_retain(wc_cache *cache, wc__entry *e,
                                    wc_hint *hint)
 {
-    cache->depth = 1;   /* the fast path ran: depth was 0 */
+    cache->depth++;   /* the fast path ran: no call was in progress */
     cache->ops.retain_value(cache->ctx, e->value);
     hint_fill(cache, hint, 1);
     leave(cache);
@@ -1393,8 +1465,8 @@ static WC__NOINLINE int hit_retain(wc_cache *cache, wc__entry *e,
 }
 
 /* The fast path (HIT PATH in the block comment), for a cache with no call
- * in progress (depth 0, hence not closing) and no ttl, its lock held if
- * `locked`. No enter()/leave(): it unlinks nothing and runs no user
+ * in progress (hence not closing) and no ttl, its lock held if `locked`,
+ * its index wide if `wide` (a copy of the loop for each width). No enter()/leave(): it unlinks nothing and runs no user
  * callback itself; when one is needed it hands over by a tail call:
  *  - an entry whose key needs the user's `equal` (which may re-enter the
  *    cache): the general path, which walks the run again, entered;
@@ -1411,20 +1483,26 @@ static WC__ALWAYS_INLINE int get_quick(wc_cache *cache, wc_owner *owner,
                                        uint64_t hashv, const void *key,
                                        void **value_out, wc_hint *hint,
                                        int peek, int locked, int bytes,
-                                       int retain)
+                                       int retain, int wide)
 {
-    const wc__nslot *slots = cache->slots;   /* narrow: depth is 0 */
+    const void *slots = cache->slots;
     uintptr_t base = cache->base;
     size_t i = home_slot(cache, hashv);
     uintptr_t tag = hash_tag(cache, hashv);
     wc__entry *e;
-    wc__nslot s;
+    wc__slot s;
 
-    for (; (s = slots[i]) != 0; i = (i + 1) & cache->mask) {
+    if (wide)
+        base = 0;   /* a wide slot is the address itself */
+    for (;; i = (i + 1) & cache->mask) {
+        /* a narrow slot's low bits are the decoded slot's: test the tag on
+         * the stored value, add the base only to a candidate */
+        s = wide ? ((const wc__slot *)slots)[i] : ((const wc__nslot *)slots)[i];
+        if (s == 0)
+            break;
         if (((s ^ tag) & cache->tag_mask) != 0)
             continue;
-        /* the tag matched: its bits are now 0 */
-        e = (wc__entry *)(base + (uintptr_t)(s ^ tag));
+        e = (wc__entry *)(base + (s ^ tag));   /* the tag's bits are now 0 */
         if ((owner != NULL || cache->owned != 0) && e->owner != owner)
             continue;
         if (e->key == key)   /* identity first, as in CPython's dict */
@@ -1474,13 +1552,14 @@ static WC__ALWAYS_INLINE int get_locked(wc_cache *cache, wc_owner *owner,
 {
     *value_out = NULL;
     cache_lock(cache);
-    if (cache->depth == 0 && !(cache->flags & WC__F_TTL)) {   /* narrow too */
+    if (WC__DEPTH_CALLS(cache) == 0 && !(cache->flags & WC__F_TTL)) {
         int retain = (cache->flags & WC__F_RETAIN) != 0;
+        int wide = index_wide(cache);   /* tested in the loop: one copy */
         if (cache->flags & WC__F_LOCKED)
             return get_quick(cache, owner, hashv, key, value_out, hint, peek, 1,
-                             bytes, retain);
+                             bytes, retain, wide);
         return get_quick(cache, owner, hashv, key, value_out, hint, peek, 0,
-                         bytes, retain);
+                         bytes, retain, wide);
     }
     return get_slow(cache, owner, hashv, key, value_out, hint, peek);
 }
@@ -1516,7 +1595,7 @@ static WC__ALWAYS_INLINE int get_api(wc_cache *cache, wc_owner *owner,
     hashv = mix_hash(hash, owner);
     if (!(cache->flags & (WC__F_BYTES | WC__F_LOCKED | WC__F_TTL | WC__F_RETAIN)) &&
         cache->depth == 0)   /* no call in progress, narrow index */
-        return get_quick(cache, owner, hashv, key, value_out, hint, peek, 0, 0, 0);
+        return get_quick(cache, owner, hashv, key, value_out, hint, peek, 0, 0, 0, 0);
     if (cache->flags & WC__F_BYTES) {
         *value_out = NULL;
         return WC_EINVAL;
@@ -1604,13 +1683,9 @@ int wc__put(wc_cache *cache, const wc_hint *hint, wc_owner *owner,
             goto fail;
         }
     }
-    /* The index may grow, then must take e's address (a narrow index may
-     * move or widen): both after the lookup, whose callbacks may resize
-     * the index, and neither calls back. */
-    if (index_reserve(cache, r == 1) != WC_OK)
-        r2 = WC_ENOMEM;
-    else
-        r2 = index_accept(cache, e);   /* WC_EINVAL: a misaligned block */
+    /* Room and width for e, after the lookup, whose callbacks may resize
+     * the index; nothing calls back from here until e is linked. */
+    r2 = index_make_room(cache, e, r == 1);
     if (r2 != WC_OK) {
         if (g != NULL && g->entries.next == &g->entries)
             group_release(cache, g);   /* the group was new and is empty */
@@ -1634,6 +1709,7 @@ int wc__put(wc_cache *cache, const wc_hint *hint, wc_owner *owner,
     cache->size++;
     cache->weight += weight;
     cache->inserts++;
+    cache->rebuilt_puts++;
     cache->version++;
     if (cache->flags & WC__F_TTL) {
         uint64_t d;
@@ -1989,12 +2065,15 @@ void wc__debug_table(const wc_cache *cache_in, wc__table_info *out)
     out->slots = n;
     out->tag_mask = (unsigned)cache->tag_mask;
     out->slot_bytes = slot_bytes(index_wide(cache));
+    out->owned = cache->owned;
     for (i = 0; i < n; i++) {
         const wc__entry *e = slot_entry(cache, slot_get(cache, i));
         size_t probe;
         if (e == NULL)
             continue;
         out->items++;
+        if (e->owner != NULL)
+            out->owned_items++;
         probe = ((i - entry_home(cache, e)) & cache->mask) + 1;
         out->probe_total += probe;
         if (probe > out->max_probe)

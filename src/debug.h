@@ -15,6 +15,8 @@ typedef struct wc__table_info {
     size_t probe_total;    /* sum of every entry's probe run (mean = / items) */
     unsigned tag_mask;     /* the slot bits holding a hash tag (15, 7 or 3) */
     size_t slot_bytes;     /* 4: narrow slots (offsets from a base), 8: wide */
+    size_t owned;          /* the cache's count of owned entries */
+    size_t owned_items;    /* entries in the index that have an owner */
 } wc__table_info;
 
 /* Walks every slot: O(slots). cache and out borrowed, not NULL. */

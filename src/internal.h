@@ -73,12 +73,15 @@ struct wc_cache {
     /* the index: 2^k slots (k <= 32), never more than 3/4 full */
     void *slots;                 /* wc__nslot[], or wc__slot[] if wide */
     uintptr_t base;              /* narrow slots: decoded = base + stored */
+    size_t far;                  /* wide index: entries out of the window at
+                                    base (at 0 it may narrow, in leave()) */
+    size_t rebuilt_puts;         /* puts since the index was last rebuilt */
     size_t mask;                 /* slots - 1 */
     unsigned shift;              /* 64 - k: home slot = hash >> shift */
     unsigned longest_probe;      /* high-water mark since the last resize */
     uintptr_t tag_mask;          /* the slot bits that hold the tag */
-    int shrink_failed;           /* a shrink's allocation failed: no retry
-                                    until the index next changes size */
+    int shrink_failed;           /* a shrink's or narrowing's allocation
+                                    failed: no retry until the next rebuild */
     int closing;                 /* wc_cache_free() has been called */
     int free_pending;            /* ... from a callback: the outermost call frees */
     size_t max_entries;

@@ -588,7 +588,9 @@ END_TEST
 typedef struct far_alloc {
     char *base;
     size_t used[2];   /* bump offsets in region 0 and region 1 */
-    int region;       /* where the next blocks come from */
+    int region;       /* where the blocks come from */
+    int next_far;     /* the next block only: from region 1 */
+    size_t next_shift;   /* the next block only: this many bytes past 16 */
     size_t live;
     long fail_in;     /* > 0: the fail_in-th block from now is refused */
 } far_alloc;
@@ -596,16 +598,20 @@ typedef struct far_alloc {
 static void *far_malloc(void *ctx, size_t size)
 {
     far_alloc *a = (far_alloc *)ctx;
+    int region = a->next_far ? 1 : a->region;
+    size_t shift = a->next_shift;
     char *p;
+    a->next_far = 0;
+    a->next_shift = 0;
     if (a->fail_in > 0 && --a->fail_in == 0)
         return NULL;
-    size = (size + 15) & ~(size_t)15;
-    if (a->used[a->region] + size > FAR_REGION)
+    size = (size + shift + 15) & ~(size_t)15;
+    if (a->used[region] + size > FAR_REGION)
         return NULL;
-    p = a->base + (a->region ? FAR_GAP : 0) + a->used[a->region];
-    a->used[a->region] += size;
+    p = a->base + (region ? FAR_GAP : 0) + a->used[region];
+    a->used[region] += size;
     a->live++;
-    return p;
+    return p + shift;
 }
 
 static void far_free(void *ctx, void *ptr, size_t size)
@@ -763,6 +769,219 @@ START_TEST(test_widening_during_equal_keeps_lookup_right)
 }
 END_TEST
 
+/* A put from `equal` that fails once the index is being made ready for
+ * its entry: a misaligned block (WC_EINVAL), or a block out of the narrow
+ * window when the index must grow with it and the wide array cannot be
+ * allocated (WC_ENOMEM); or that first retags (a block 8 past 16) and then
+ * fails to widen. The outer lookup, a get or a replacing put, must still
+ * see every entry: the index is unchanged, or its version moved. From the
+ * third review of the index (a growth without a version bump, then a
+ * failure, left the outer lookup on a rebuilt array). */
+typedef struct fail_ctx {
+    wc_cache *c;
+    far_alloc *fa;
+    uint64_t hash;
+    int mode;      /* 0: misaligned; 1: far, wide array refused; 2: retag too */
+    int armed, nested_r;
+} fail_ctx;
+
+static int fail_equal(void *ctx, const void *stored, const void *probe)
+{
+    fail_ctx *f = (fail_ctx *)ctx;
+    (void)stored;
+    (void)probe;
+    if (!f->armed)
+        return 0;
+    f->armed = 0;
+    if (f->mode == 0) {
+        f->fa->next_shift = 4;
+    } else {
+        f->fa->next_far = 1;
+        f->fa->next_shift = f->mode == 2 ? 8 : 0;
+        f->fa->fail_in = 2;   /* the entry's block, then the wide array */
+    }
+    f->nested_r = wc_put(f->c, NULL, f->hash, (void *)0x7000, (void *)7, 1);
+    return 0;   /* distinct pointers: distinct keys */
+}
+
+START_TEST(test_failed_nested_put_keeps_outer_lookup_right)
+{
+    int mode, outer_put;
+    if (sizeof(void *) < 8)
+        return;
+    for (mode = 0; mode <= 2; mode++)
+        for (outer_put = 0; outer_put <= 1; outer_put++) {
+            far_alloc fa;
+            wc_allocator hooks = {far_malloc, far_free, &fa};
+            fail_ctx fc;
+            wc_ops ops = {0};
+            wc_config cfg;
+            wc__table_info ti;
+            void *v = NULL;
+            uintptr_t k;
+            far_init(&fa);
+            memset(&fc, 0, sizeof fc);
+            fc.fa = &fa;
+            fc.mode = mode;
+            /* one hash for every key, home slot 3 of 8, tag bit 3 set (a
+             * stale 4-bit tag then flips an address bit under 3 bits) */
+            while (wc__debug_hash(fc.hash, NULL) >> 61 != 3 ||
+                   !((wc__debug_hash(fc.hash, NULL) >> 35) & 1u))
+                fc.hash++;
+            ops.equal = fail_equal;
+            wc_config_init(&cfg);
+            cfg.allocator = &hooks;
+            cfg.ops = &ops;
+            cfg.ops_ctx = &fc;
+            ck_assert_int_eq(wc_cache_new(&cfg, &fc.c), WC_OK);
+            /* 6 of 8 slots: the nested put must grow the index */
+            for (k = 1; k <= 6; k++)
+                ck_assert_int_eq(wc_put(fc.c, NULL, fc.hash, (void *)(k << 8),
+                                        (void *)k, 1), WC_OK);
+            fc.armed = 1;
+            if (!outer_put) {
+                ck_assert_int_eq(wc_get(fc.c, NULL, fc.hash, (void *)0x600, &v), WC_OK);
+                ck_assert_ptr_eq(v, (void *)6);
+            } else {
+                ck_assert_int_ge(wc_put(fc.c, NULL, fc.hash, (void *)0x600,
+                                        (void *)66, 1), 0);
+                ck_assert_int_eq(wc_get(fc.c, NULL, fc.hash, (void *)0x600, &v), WC_OK);
+                ck_assert_ptr_eq(v, (void *)66);
+            }
+            ck_assert_int_eq(fc.nested_r, mode == 0 ? WC_EINVAL : WC_ENOMEM);
+            ck_assert_uint_eq(wc_cache_size(fc.c), 6);
+            wc__debug_table(fc.c, &ti);
+            ck_assert_uint_eq(ti.items, 6);
+            ck_assert_uint_eq(ti.slot_bytes, 4);
+            ck_assert_uint_eq(ti.tag_mask, mode == 2 ? 7 : 15);
+            fc.armed = 0;
+            for (k = 1; k <= 6; k++)
+                ck_assert_int_eq(wc_peek(fc.c, NULL, fc.hash, (void *)(k << 8), &v), WC_OK);
+            ck_assert_int_eq(wc_cache_free(fc.c), WC_OK);
+            far_destroy(&fa);
+        }
+}
+END_TEST
+
+/* A wide index takes the fast path too (its own copy); a bounded cache,
+ * which never resizes once full, narrows again once its far entry is
+ * gone (and enough puts have passed that rebuilds stay O(1) a put), and
+ * when a put finds it empty. */
+START_TEST(test_wide_index_small_and_bounded)
+{
+    far_alloc fa;
+    wc_allocator hooks = {far_malloc, far_free, &fa};
+    wc_config cfg;
+    wc_cache *c = NULL;
+    wc_owner o;
+    void *v;
+    uintptr_t k;
+    if (sizeof(void *) < 8)
+        return;
+    far_init(&fa);
+    wc_owner_init(&o);
+    wc_config_init(&cfg);
+    cfg.allocator = &hooks;
+    cfg.max_entries = 4;
+    ck_assert_int_eq(wc_cache_new(&cfg, &c), WC_OK);
+    ck_assert_int_eq(wc_put(c, NULL, far_hash(1), (void *)1, (void *)1, 1), WC_OK);
+    fa.next_far = 1;
+    ck_assert_int_eq(wc_put(c, &o, far_hash(2), (void *)2, (void *)2, 1), WC_OK);
+    ck_assert_uint_eq(far_slot_bytes(c), 8);
+    ck_assert_int_eq(wc_get(c, NULL, far_hash(1), (void *)1, &v), WC_OK);
+    ck_assert_ptr_eq(v, (void *)1);
+    ck_assert_int_eq(wc_get(c, &o, far_hash(2), (void *)2, &v), WC_OK);
+    ck_assert_ptr_eq(v, (void *)2);
+    ck_assert_int_eq(wc_get(c, NULL, far_hash(2), (void *)2, &v), WC_NOTFOUND);
+    ck_assert_uint_eq(tu_stats(c).hits, 2);
+    /* near puts: the 8 slots never resize; the index narrows when the put
+     * that evicts the far entry leaves */
+    ck_assert_int_eq(wc_put(c, NULL, far_hash(3), (void *)3, (void *)3, 1), WC_OK);
+    ck_assert_int_eq(wc_put(c, NULL, far_hash(4), (void *)4, (void *)4, 1), WC_OK);
+    ck_assert_uint_eq(far_slot_bytes(c), 8);
+    ck_assert_int_eq(wc_put(c, NULL, far_hash(5), (void *)5, (void *)5, 1), WC_OK);
+    ck_assert_int_eq(wc_get(c, &o, far_hash(2), (void *)2, &v), WC_OK);   /* kept: hit */
+    ck_assert_int_eq(wc_put(c, NULL, far_hash(6), (void *)6, (void *)6, 1), WC_OK);
+    ck_assert_uint_eq(far_slot_bytes(c), 8);   /* 2 is still there */
+    /* nothing out of the window now, but 5 puts since the index was
+     * rebuilt (2's, then 3-6): it narrows only after as many puts as it
+     * has slots (8) */
+    ck_assert_int_eq(wc_remove(c, &o, far_hash(2), (void *)2), WC_OK);
+    ck_assert_uint_eq(far_slot_bytes(c), 8);
+    for (k = 7; k <= 8; k++)
+        TU_REQUIRE_EQ(wc_put(c, NULL, far_hash(k), (void *)k, (void *)k, 1), WC_OK);
+    ck_assert_uint_eq(far_slot_bytes(c), 8);
+    ck_assert_int_eq(wc_put(c, NULL, far_hash(9), (void *)9, (void *)9, 1), WC_OK);
+    ck_assert_uint_eq(far_slot_bytes(c), 4);
+    for (k = 10; k <= 40; k++)
+        TU_REQUIRE_EQ(wc_put(c, NULL, far_hash(k), (void *)k, (void *)k, 1), WC_OK);
+    ck_assert_uint_eq(wc_cache_size(c), 4);
+    ck_assert_uint_eq(far_slot_bytes(c), 4);
+    far_require(c, 37, 40);
+    /* a far entry again, then emptied while wide: the next put narrows the
+     * empty index, around its own entry, far as it is */
+    fa.next_far = 1;
+    ck_assert_int_eq(wc_put(c, NULL, far_hash(41), (void *)41, (void *)41, 1), WC_OK);
+    ck_assert_uint_eq(far_slot_bytes(c), 8);
+    ck_assert_int_eq(wc_clear(c), WC_OK);
+    ck_assert_uint_eq(far_slot_bytes(c), 8);
+    fa.next_far = 1;
+    ck_assert_int_eq(wc_put(c, NULL, far_hash(1), (void *)1, (void *)1, 1), WC_OK);
+    ck_assert_uint_eq(far_slot_bytes(c), 4);
+    far_require(c, 1, 1);
+    ck_assert_int_eq(wc_cache_free(c), WC_OK);
+    far_destroy(&fa);
+}
+END_TEST
+
+/* cache->owned, which lets an unowned lookup skip the entry's owner, is
+ * the exact count of owned entries after every way of adding and removing
+ * them. */
+static void require_owned(wc_cache *c, size_t n)
+{
+    wc__table_info ti;
+    wc__debug_table(c, &ti);
+    ck_assert_uint_eq(ti.owned_items, n);
+    ck_assert_uint_eq(ti.owned, n);
+}
+
+START_TEST(test_owned_count_is_exact)
+{
+    wc_cache *c = NULL;
+    wc_owner a, b;
+    void *kout, *vout;
+    wc_config cfg;
+    uintptr_t k;
+    wc_owner_init(&a);
+    wc_owner_init(&b);
+    wc_config_init(&cfg);
+    cfg.max_entries = 50;
+    ck_assert_int_eq(wc_cache_new(&cfg, &c), WC_OK);
+    for (k = 1; k <= 20; k++) {
+        ck_assert_int_eq(wc_put(c, &a, far_hash(k), (void *)k, (void *)k, 1), WC_OK);
+        ck_assert_int_eq(wc_put(c, &b, far_hash(k), (void *)k, (void *)k, 1), WC_OK);
+        ck_assert_int_eq(wc_put(c, NULL, far_hash(k), (void *)k, (void *)k, 1), WC_OK);
+    }
+    /* 60 puts, the 10 oldest evicted: a1 b1 n1 a2 b2 n2 a3 b3 n3 a4 */
+    require_owned(c, 33);
+    ck_assert_int_eq(wc_put(c, &a, far_hash(20), (void *)20, (void *)21, 1), WC_KEPT_KEY);
+    require_owned(c, 33);   /* replaced */
+    ck_assert_int_eq(wc_remove(c, &a, far_hash(19), (void *)19), WC_OK);
+    ck_assert_int_eq(wc_take(c, &b, far_hash(19), (void *)19, &kout, &vout), WC_OK);
+    require_owned(c, 31);
+    ck_assert_int_eq(wc_cache_clear_owner(c, &a), WC_OK);   /* a5-a18, a20 */
+    require_owned(c, 16);
+    ck_assert_int_eq(wc_owner_release(&b), WC_OK);   /* b4-b18, b20 */
+    require_owned(c, 0);
+    ck_assert_uint_eq(wc_cache_size(c), 17);   /* n4-n20 */
+    ck_assert_int_eq(wc_put(c, &a, far_hash(1), (void *)1, (void *)1, 1), WC_OK);
+    require_owned(c, 1);
+    ck_assert_int_eq(wc_clear(c), WC_OK);
+    require_owned(c, 0);
+    ck_assert_int_eq(wc_cache_free(c), WC_OK);
+}
+END_TEST
+
 START_TEST(test_index_is_narrow_at_scale)
 {
     /* the default allocator at 200,000 entries: 4-byte slots */
@@ -798,6 +1017,9 @@ static Suite *hash_suite(void)
     tcase_add_test(tc, test_index_widens_and_narrows);
     tcase_add_test(tc, test_widening_during_equal_keeps_lookup_right);
     tcase_add_test(tc, test_index_is_narrow_at_scale);
+    tcase_add_test(tc, test_failed_nested_put_keeps_outer_lookup_right);
+    tcase_add_test(tc, test_wide_index_small_and_bounded);
+    tcase_add_test(tc, test_owned_count_is_exact);
     suite_add_tcase(s, tc);
     return s;
 }

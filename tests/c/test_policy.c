@@ -196,12 +196,17 @@ START_TEST(test_sieve_unbounded_records_no_visits)
     tu_assert_log(&env, 0, "1:C");
     ck_assert_int_eq(tu_put(&env, c, NULL, 5, 5, 1), WC_OK);
     tu_assert_log(&env, 0, "1:C,3:C");   /* 2 was spared once */
-    /* unbounded again: nothing is evicted, hits still count */
+    /* unbounded again: nothing is evicted, hits count in the stats but
+     * record no visit: with a limit again, the hand (on 4) takes 4 */
     ck_assert_int_eq(wc_cache_set_limits(c, 0, 0), WC_OK);
     ck_assert_int_eq(tu_put(&env, c, NULL, 6, 6, 1), WC_OK);
     ck_assert_int_eq(tu_get(&env, c, NULL, 6, &v), WC_OK);
+    ck_assert_int_eq(tu_get(&env, c, NULL, 4, &v), WC_OK);
+    ck_assert_int_eq(tu_stats(c).hits, 4);
     ck_assert_uint_eq(wc_cache_size(c), 4);
     tu_assert_log(&env, 0, "1:C,3:C");
+    ck_assert_int_eq(wc_cache_set_limits(c, 3, 0), WC_OK);
+    tu_assert_log(&env, 0, "1:C,3:C,4:C");
     tu_check_consistent(&env, c);
     ck_assert_int_eq(wc_cache_free(c), WC_OK);
     tu_assert_all_released(&env);
