@@ -174,10 +174,10 @@ def test_wrapped_argument_costs_no_tuple():
         return used / n
 
     ours, theirs = per_entry(weakcache.cache), per_entry(functools.cache)
-    # ours: a 48-byte entry and its share of the index (8-byte slots at
-    # least 3/8 full: at most 21.3 B), no 1-tuple (which would add 56 B);
+    # ours: a 48-byte entry and its share of the index (4-byte slots at
+    # least 3/8 full: at most 10.7 B), no 1-tuple (which would add 56 B);
     # functools: the call's args tuple and a dict entry
-    assert ours < 48 + 22, (ours, theirs)
+    assert ours < 48 + 11, (ours, theirs)
     assert ours < theirs, (ours, theirs)
 
 
