@@ -1015,7 +1015,7 @@ static int leave_ex(wc_cache *cache, wc__entry *mine)
     }
     if (cache->grave_head != NULL)
         dropped = drain(cache, mine);
-    cache->depth &= WC__DEPTH_WIDE;   /* no call in progress */
+    cache->depth &= WC__DEPTH_STATE;   /* no call in progress */
     if (cache->free_pending) {
         cache_destroy(cache);   /* unlocks; the cache is gone */
     } else {
@@ -1124,6 +1124,16 @@ static void expire_oldest(wc_cache *cache, uint64_t now)
     wc__entry *e;
     while ((e = cache->sentinel.next) != NULL && expired(e, now))
         entry_unlink(cache, e, WC_EVICT_EXPIRED, 0);
+}
+
+/* WC__DEPTH_LIMITED follows the limits: without one nothing is ever
+ * evicted by the policy, so SIEVE's visited bits would never be read. */
+static void set_limited(wc_cache *cache)
+{
+    if (cache->max_entries != 0 || cache->max_weight != 0)
+        cache->depth |= WC__DEPTH_LIMITED;
+    else
+        cache->depth &= ~WC__DEPTH_LIMITED;
 }
 
 static int over_limits(const wc_cache *cache, wc_evict_cause *cause)
@@ -1258,6 +1268,7 @@ int wc__cache_new(const wc_config *config, wc_cache **out)
     cache->alloc = *alloc;
     cache->max_entries = config->max_entries;
     cache->max_weight = config->max_weight;
+    set_limited(cache);
     if (config->ops != NULL)
         cache->ops = *config->ops;
     if (cache->ops.retain_value != NULL && !(config->flags & WC_RETAIN_SIMPLE))
@@ -1390,8 +1401,7 @@ static inline void hint_fill(wc_cache *cache, wc_hint *hint, int found)
 static inline void entry_touch(wc_cache *cache, wc__entry *e)
 {
     if (cache->flags & WC__F_SIEVE) {
-        if ((cache->max_entries != 0 || cache->max_weight != 0) &&
-            !(e->bits & VISITED))
+        if ((cache->depth & WC__DEPTH_LIMITED) && !(e->bits & VISITED))
             e->bits |= VISITED;
     } else {
         lru_touch(cache, e);
@@ -1594,7 +1604,7 @@ static WC__ALWAYS_INLINE int get_api(wc_cache *cache, wc_owner *owner,
     hint_start(hint, owner, hash);
     hashv = mix_hash(hash, owner);
     if (!(cache->flags & (WC__F_BYTES | WC__F_LOCKED | WC__F_TTL | WC__F_RETAIN)) &&
-        cache->depth == 0)   /* no call in progress, narrow index */
+        (cache->depth & ~WC__DEPTH_LIMITED) == 0)   /* no call, narrow index */
         return get_quick(cache, owner, hashv, key, value_out, hint, peek, 0, 0, 0, 0);
     if (cache->flags & WC__F_BYTES) {
         *value_out = NULL;
@@ -1875,6 +1885,7 @@ int wc_cache_set_limits(wc_cache *cache, size_t max_entries, uint64_t max_weight
         return r;
     cache->max_entries = max_entries;
     cache->max_weight = max_weight;
+    set_limited(cache);
     /* Entries that can never fit go first, whatever their age. */
     if (max_weight != 0) {
         e = cache->sentinel.next;

@@ -58,24 +58,27 @@ enum {
                                 path gate; not set with WC_RETAIN_SIMPLE) */
 };
 
-/* wc_cache.depth's top bit: the index holds wide slots (an entry lies
- * 4 GiB or more from the base, "The index" in cache.c). */
+/* wc_cache.depth's two top bits. WIDE: the index holds wide slots (an
+ * entry lies 4 GiB or more from the base, "The index" in cache.c); the
+ * fast path does not run. LIMITED: max_entries or max_weight is set, so
+ * SIEVE hits record visits (entry_touch); the fast path runs. */
 #define WC__DEPTH_WIDE 0x80000000u
-#define WC__DEPTH_CALLS(cache) ((cache)->depth & ~WC__DEPTH_WIDE)
+#define WC__DEPTH_LIMITED 0x40000000u
+#define WC__DEPTH_STATE (WC__DEPTH_WIDE | WC__DEPTH_LIMITED)
+#define WC__DEPTH_CALLS(cache) ((cache)->depth & ~WC__DEPTH_STATE)
 
 struct wc_cache {
     unsigned flags;              /* WC__F_*: set at creation, never changed */
-    /* API calls in progress on this cache (low 31 bits), and WC__DEPTH_WIDE:
-     * the index holds wide slots. Either makes it nonzero, and the fast
-     * path, which handles narrow slots only, runs only when it is 0: one
-     * test for both. Changed under the lock, read after `flags`. */
+    /* API calls in progress on this cache (low 30 bits), WC__DEPTH_WIDE and
+     * WC__DEPTH_LIMITED. The fast path runs only when all but LIMITED are
+     * 0, and reads LIMITED on a SIEVE hit: the word it tests anyway (with
+     * `flags`, in one load), where a field of its own cost a load, and
+     * in wall time more (stores to the counters nearby). Changed under the
+     * lock, read after `flags`. */
     unsigned depth;
     /* the index: 2^k slots (k <= 32), never more than 3/4 full */
     void *slots;                 /* wc__nslot[], or wc__slot[] if wide */
     uintptr_t base;              /* narrow slots: decoded = base + stored */
-    size_t far;                  /* wide index: entries out of the window at
-                                    base (at 0 it may narrow, in leave()) */
-    size_t rebuilt_puts;         /* puts since the index was last rebuilt */
     size_t mask;                 /* slots - 1 */
     unsigned shift;              /* 64 - k: home slot = hash >> shift */
     unsigned longest_probe;      /* high-water mark since the last resize */
@@ -116,6 +119,10 @@ struct wc_cache {
     unsigned mutex_count;
     int has_mutex;
 #endif
+    /* index width (cold: never read by a hit) */
+    size_t far;                  /* wide index: entries out of the window at
+                                    base (at 0 it may narrow, in leave()) */
+    size_t rebuilt_puts;         /* puts since the index was last rebuilt */
     wc_allocator alloc;
     /* the bytes convenience layer (bytes.c) */
     void (*bytes_free_value)(void *value);

@@ -283,6 +283,7 @@ typedef struct hit_result {
     size_t n;
     double ns[HIT_VARIANTS];
     size_t buckets, ut_buckets;   /* the SIEVE cache's index slots, the baseline's buckets */
+    size_t slot_bytes;            /* the SIEVE cache's slot width: 4 or 8 */
 } hit_result;
 
 typedef struct hit_setup {
@@ -533,6 +534,7 @@ static hit_result bench_get_hit(size_t n, const params *p)
     wc__table_info ti;
     wc__debug_table(s.wc[WC_SIEVE], &ti);
     r.buckets = ti.slots;
+    r.slot_bytes = ti.slot_bytes;
     r.ut_buckets = s.find_head->hh.tbl->num_buckets;
 
     double *t[HIT_VARIANTS];
@@ -868,6 +870,7 @@ static mem_result bench_memory(const params *p)
 typedef struct scale_cell {
     double ut, lru, sieve;
     uint64_t longest_probe;
+    size_t slot_bytes;   /* the wider of the two indexes' slots: 4 or 8 */
 } scale_cell;
 
 /* Per hit: seq[j], then two loads indexed by it (the entry's owner and
@@ -895,7 +898,7 @@ __attribute__((noinline)) static uintptr_t hits_owned(wc_cache *c,
 
 static scale_cell bench_scale_cell(size_t n, size_t per, int raw, const params *p)
 {
-    scale_cell r = {0, 0, 0, 0};
+    scale_cell r = {0, 0, 0, 0, 0};
     size_t nowners = (n + per - 1) / per, m = p->lookups / 2;
     wc_owner *owners = xmalloc(nowners * sizeof *owners);
     uint32_t *seq = xmalloc(m * sizeof *seq);
@@ -950,6 +953,10 @@ static scale_cell bench_scale_cell(size_t n, size_t per, int raw, const params *
     wc_cache_stats(lru, &a);
     wc_cache_stats(sieve, &b);
     r.longest_probe = a.longest_probe > b.longest_probe ? a.longest_probe : b.longest_probe;
+    wc__table_info ta, tb;
+    wc__debug_table(lru, &ta);
+    wc__debug_table(sieve, &tb);
+    r.slot_bytes = ta.slot_bytes > tb.slot_bytes ? ta.slot_bytes : tb.slot_bytes;
     wc_cache_free(lru);
     wc_cache_free(sieve);
     ut_free_all(&head);
@@ -1060,8 +1067,8 @@ int main(int argc, char **argv)
         printf("   %5.2fx    %5.2fx %-4s %5.2fx     %5.2fx      %5.2fx\n", ratio,
                sratio, verdict(sratio, 1.3), r.ns[WC_BOXED] / r.ns[UT_FIND],
                lock, lock_s);
-        printf("   %-8s index slots: %zu (uthash baseline: %zu buckets)\n",
-               "", r.buckets, r.ut_buckets);
+        printf("   %-8s index slots: %zu of %zu bytes (uthash baseline: %zu buckets)\n",
+               "", r.buckets, r.slot_bytes, r.ut_buckets);
         fflush(stdout);
     }
     if (p.callgrind)
@@ -1094,7 +1101,7 @@ int main(int argc, char **argv)
     printf("\ne) hits at scale, wc_get with owners (%zu lookups x 3 rounds, median ns; "
            "raw = hash(k) == k)\n", p.lookups / 2);
     printf("   %-8s %-22s %-6s %10s %10s %10s %9s %9s  %s\n", "entries", "layout", "hash",
-           "uthash", "wc LRU", "wc SIEVE", "LRU/ut", "SIEVE/ut", "probe");
+           "uthash", "wc LRU", "wc SIEVE", "LRU/ut", "SIEVE/ut", "probe, slot bytes");
     uint64_t longest = 0;
     static char longest_buf[96];
     for (size_t sz = 0; sz < sizeof sizes / sizeof sizes[0]; sz++) {
@@ -1104,9 +1111,10 @@ int main(int argc, char **argv)
         for (int l = 0; l < 3; l++) {
             for (int raw = 1; raw >= 0; raw--) {
                 scale_cell c = bench_scale_cell(n, pers[l], raw, &p);
-                printf("   %-8zu %-22s %-6s %7.1f ns %7.1f ns %7.1f ns %8.2fx %8.2fx  %llu\n",
+                printf("   %-8zu %-22s %-6s %7.1f ns %7.1f ns %7.1f ns %8.2fx %8.2fx  %llu, %zu\n",
                        n, names[l], raw ? "raw" : "mixed", c.ut, c.lru, c.sieve,
-                       c.lru / c.ut, c.sieve / c.ut, (unsigned long long)c.longest_probe);
+                       c.lru / c.ut, c.sieve / c.ut, (unsigned long long)c.longest_probe,
+                       c.slot_bytes);
                 if (c.longest_probe > longest) {
                     longest = c.longest_probe;
                     snprintf(longest_buf, sizeof longest_buf, "%zu, %s, %s", n,
