@@ -589,8 +589,9 @@ typedef struct wc_stats {
     /* Deprecated, always 0: how often the uthash index of the first
      * versions gave up growing. The index has no such rule; see longest_probe. */
     uint64_t noexpand;
-    /* The longest probe run an insert has needed since the index last
-     * changed size (a high-water mark, in slots; 1 = found its home slot
+    /* The longest probe run an insert has needed since the index was last
+     * rebuilt (it changed size or slot width; a high-water mark, in
+     * slots; 1 = found its home slot
      * free). With hashes that spread, it stays within a few dozen at any
      * size; a value in the hundreds or more means many distinct keys share
      * their 64-bit caller hash (a broken hash function), and lookups of

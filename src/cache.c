@@ -105,8 +105,9 @@
  * wc_get/wc_lookup/wc_peek (and the bytes layer's lookups) first try a fast
  * path (get_quick) that skips enter()/leave(): it applies when the cache has
  * no ttl (no clock call), no call in progress on it and a narrow index
- * (depth 0, which also means not closing: wc_cache_free at depth 0 never
- * returns with the cache alive). On a cache that is not thread-safe one test of the flags and
+ * (depth 0 but for WC__DEPTH_LIMITED, which also means not closing:
+ * wc_cache_free with no call in progress never returns with the cache
+ * alive); a wide index has its own copy, reached through get_locked. On a cache that is not thread-safe one test of the flags and
  * depth decides; a thread-safe cache takes its lock first and tests under
  * it. The fast path mixes the hash once, walks the probe run comparing the
  * slots' tags, then owner and key pointers, and on a hit sets the visited
@@ -426,7 +427,8 @@ static unsigned index_bits(const wc_cache *cache) { return 64u - cache->shift; }
 
 /* A narrow window for every entry of the index and `extra` (NULL: none):
  * the current base if it holds them all, else one centred on their span.
- * Returns 1 with *base_out set, or 0 if they span more than a window.
+ * Returns 1 with *base_out set to it, or 0 (and the current base) if they
+ * span more than a window.
  * O(slots), so called only where the index is rebuilt anyway. */
 static int index_window(const wc_cache *cache, const wc__entry *extra,
                         uintptr_t *base_out)
@@ -453,8 +455,10 @@ static int index_window(const wc_cache *cache, const wc__entry *extra,
     }
     /* every address between lo and hi fits if both do */
     base = narrow_base(lo + (hi - lo) / 2);
-    if (!narrow_fits(base, (const void *)lo) || !narrow_fits(base, (const void *)hi))
+    if (!narrow_fits(base, (const void *)lo) || !narrow_fits(base, (const void *)hi)) {
+        *base_out = cache->base;   /* a wide index keeps its window */
         return 0;
+    }
     *base_out = base;
     return 1;
 }
@@ -592,7 +596,7 @@ static int index_make_room(wc_cache *cache, const wc__entry *e, int replacing)
 static void index_shrink(wc_cache *cache)
 {
     unsigned bits = index_bits(cache);
-    uintptr_t base;
+    uintptr_t base = cache->base;
     int wide;
     if (cache->size >= ((cache->mask + 1) >> 3) || bits <= INDEX_MIN_BITS ||
         cache->shrink_failed)
@@ -628,22 +632,29 @@ static void index_remove(wc_cache *cache, const wc__entry *e)
         cache->far--;
 }
 
-/* A wide index whose last entry out of the window is gone becomes narrow
- * again, at the same size (best effort, like index_shrink, and from the
- * same place: the outermost leave(), no lookup in progress). So a bounded
- * cache, which never resizes once full, narrows when its far entries are
- * evicted (a thread-safe cache that got puts from a thread whose malloc
- * arena lies far away, say). Not before as many puts as the index has
- * slots since it last changed: a cache whose far entries come and go
- * would otherwise pay a rebuild, O(slots), each time (two size classes of
- * a sanitizer's allocator lie 64 GiB apart), where this way the rebuilds
- * cost O(1) a put. */
+/* A wide index whose entries fit one window again becomes narrow, at the
+ * same size (best effort, like index_shrink, and from the same place: the
+ * outermost leave(), no lookup in progress). So a bounded cache, which
+ * never resizes once full, narrows once the entries that did not fit have
+ * been evicted (a thread-safe cache that got puts from a thread whose
+ * malloc arena lies far away, say), whichever side of the window they
+ * were on: with none out of its window (far == 0) at its own base, else
+ * at one centred on the entries, if they fit one (index_window). Not
+ * before as many puts as the index has slots since it last changed, and
+ * a look that finds no window waits as long again: a cache whose far
+ * entries come and go would otherwise pay O(slots) each time (two size
+ * classes of a sanitizer's allocator lie 64 GiB apart), where this way the
+ * rebuilds and scans cost O(1) a put. */
 static void index_narrow(wc_cache *cache)
 {
-    if (!index_wide(cache) || cache->far != 0 || cache->shrink_failed ||
-        cache->rebuilt_puts <= cache->mask)
+    uintptr_t base = cache->base;
+    if (!index_wide(cache) || cache->shrink_failed || cache->rebuilt_puts <= cache->mask)
         return;
-    if (index_rebuild(cache, index_bits(cache), 0, cache->base) != WC_OK)
+    if (cache->far != 0 && !index_window(cache, NULL, &base)) {
+        cache->rebuilt_puts = 0;   /* look again after as many puts */
+        return;
+    }
+    if (index_rebuild(cache, index_bits(cache), 0, base) != WC_OK)
         cache->shrink_failed = 1;
 }
 

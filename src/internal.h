@@ -60,7 +60,8 @@ enum {
 
 /* wc_cache.depth's two top bits. WIDE: the index holds wide slots (an
  * entry lies 4 GiB or more from the base, "The index" in cache.c); the
- * fast path does not run. LIMITED: max_entries or max_weight is set, so
+ * public functions' inlined fast path does not run, get_locked's wide copy
+ * does. LIMITED: max_entries or max_weight is set, so
  * SIEVE hits record visits (entry_touch); the fast path runs. */
 #define WC__DEPTH_WIDE 0x80000000u
 #define WC__DEPTH_LIMITED 0x40000000u
@@ -81,7 +82,7 @@ struct wc_cache {
     uintptr_t base;              /* narrow slots: decoded = base + stored */
     size_t mask;                 /* slots - 1 */
     unsigned shift;              /* 64 - k: home slot = hash >> shift */
-    unsigned longest_probe;      /* high-water mark since the last resize */
+    unsigned longest_probe;      /* high-water mark since the last rebuild */
     uintptr_t tag_mask;          /* the slot bits that hold the tag */
     int shrink_failed;           /* a shrink's or narrowing's allocation
                                     failed: no retry until the next rebuild */

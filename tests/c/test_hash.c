@@ -847,8 +847,8 @@ START_TEST(test_wide_index_small_and_bounded)
     ck_assert_ptr_eq(v, (void *)2);
     ck_assert_int_eq(wc_get(c, NULL, far_hash(2), (void *)2, &v), WC_NOTFOUND);
     ck_assert_uint_eq(tu_stats(c).hits, 2);
-    /* near puts: the 8 slots never resize; the index narrows when the put
-     * that evicts the far entry leaves */
+    /* near puts: the 8 slots never resize; the far entry stays while it
+     * is hit, then is removed */
     ck_assert_int_eq(wc_put(c, NULL, far_hash(3), (void *)3, (void *)3, 1), WC_OK);
     ck_assert_int_eq(wc_put(c, NULL, far_hash(4), (void *)4, (void *)4, 1), WC_OK);
     ck_assert_uint_eq(far_slot_bytes(c), 8);
@@ -882,6 +882,57 @@ START_TEST(test_wide_index_small_and_bounded)
     ck_assert_int_eq(wc_put(c, NULL, far_hash(1), (void *)1, (void *)1, 1), WC_OK);
     ck_assert_uint_eq(far_slot_bytes(c), 4);
     far_require(c, 1, 1);
+    ck_assert_int_eq(wc_cache_free(c), WC_OK);
+    far_destroy(&fa);
+}
+END_TEST
+
+/* A full bounded cache whose near entries all give way to far ones (the
+ * window kept by the widening is then the wrong one: every entry is out of
+ * it) narrows around the new ones; and a wide index that shrinks while its
+ * entries still span two regions keeps its window (from the second review:
+ * the shrink passed an unset base). */
+START_TEST(test_wide_index_follows_its_entries)
+{
+    far_alloc fa;
+    wc_cache *c;
+    uintptr_t k;
+    if (sizeof(void *) < 8)
+        return;
+    c = far_cache(&fa, NULL, NULL, 16);
+    for (k = 1; k <= 16; k++)
+        TU_REQUIRE_EQ(wc_put(c, NULL, far_hash(k), (void *)k, (void *)k, 1), WC_OK);
+    fa.region = 1;
+    ck_assert_int_eq(wc_put(c, NULL, far_hash(17), (void *)17, (void *)17, 1), WC_OK);
+    ck_assert_uint_eq(far_slot_bytes(c), 8);
+    for (k = 18; k <= 200; k++)
+        TU_REQUIRE_EQ(wc_put(c, NULL, far_hash(k), (void *)k, (void *)k, 1), WC_OK);
+    ck_assert_uint_eq(wc_cache_size(c), 16);
+    ck_assert_uint_eq(far_slot_bytes(c), 4);
+    far_require(c, 185, 200);
+    ck_assert_int_eq(wc_cache_free(c), WC_OK);
+    far_destroy(&fa);
+
+    /* unbounded: 100 near, 100 far, then all but one of each go */
+    c = far_cache(&fa, NULL, NULL, 0);
+    for (k = 1; k <= 200; k++) {
+        fa.region = k > 100;
+        TU_REQUIRE_EQ(wc_put(c, NULL, far_hash(k), (void *)k, (void *)k, 1), WC_OK);
+    }
+    ck_assert_uint_eq(far_slot_bytes(c), 8);
+    for (k = 2; k <= 199; k++)
+        TU_REQUIRE_EQ(wc_remove(c, NULL, far_hash(k), (void *)k), WC_OK);
+    ck_assert_uint_eq(far_slot_bytes(c), 8);   /* shrunk, still two regions */
+    far_require(c, 1, 1);
+    far_require(c, 200, 200);
+    /* the far one goes; near puts: narrow again, at the old window */
+    ck_assert_int_eq(wc_remove(c, NULL, far_hash(200), (void *)200), WC_OK);
+    fa.region = 0;
+    for (k = 300; k <= 340; k++)
+        TU_REQUIRE_EQ(wc_put(c, NULL, far_hash(k), (void *)k, (void *)k, 1), WC_OK);
+    ck_assert_uint_eq(far_slot_bytes(c), 4);
+    far_require(c, 1, 1);
+    far_require(c, 300, 340);
     ck_assert_int_eq(wc_cache_free(c), WC_OK);
     far_destroy(&fa);
 }
@@ -971,6 +1022,7 @@ static Suite *hash_suite(void)
     tcase_add_test(tc, test_index_is_narrow_at_scale);
     tcase_add_test(tc, test_failed_nested_put_keeps_outer_lookup_right);
     tcase_add_test(tc, test_wide_index_small_and_bounded);
+    tcase_add_test(tc, test_wide_index_follows_its_entries);
     tcase_add_test(tc, test_owned_count_is_exact);
     suite_add_tcase(s, tc);
     return s;
