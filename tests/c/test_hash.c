@@ -822,10 +822,10 @@ START_TEST(test_failed_nested_put_keeps_outer_lookup_right)
 }
 END_TEST
 
-/* A wide index takes the fast path too (its own copy); a bounded cache,
- * which never resizes once full, narrows again once its far entry is
- * gone (and enough puts have passed that rebuilds stay O(1) a put), and
- * when a put finds it empty. */
+/* A wide index answers hits and misses, owned and unowned; a bounded
+ * cache, which never resizes once full, narrows again once its far entry
+ * is gone (and enough puts have passed that rebuilds stay O(1) a put),
+ * and when a put finds it empty. */
 START_TEST(test_wide_index_small_and_bounded)
 {
     far_alloc fa;
