@@ -68,9 +68,10 @@
  *
  * Slot i holds an entry whose home slot (hash >> shift: the top k bits,
  * the top of hhi) is i or before it in the same run of occupied slots, so
- * a lookup walks from the home slot to the first empty one. Removal shifts back the entries after the gap whose run
- * crossed it (index_remove), so runs stay as short as if the removed entry
- * had never been there, and no slot is ever a tombstone. The index doubles
+ * a lookup walks from the home slot to the first empty one. Removal
+ * shifts back the entries after the gap whose run crossed it
+ * (index_remove), so runs stay as short as if the removed entry had never
+ * been there, and no slot is ever a tombstone. The index doubles
  * when a put would make it more than 3/4 full, and halves (in leave(), best
  * effort) when it is less than 1/8 full; both rehash from each entry's hhi.
  * An entry finds its own slot from hhi (its home) and its address:
@@ -107,8 +108,8 @@
  * no ttl (no clock call), no call in progress on it and a narrow index
  * (depth 0 but for WC__DEPTH_LIMITED, which also means not closing:
  * wc_cache_free with no call in progress never returns with the cache
- * alive); a wide index has its own copy, reached through get_locked. On a cache that is not thread-safe one test of the flags and
- * depth decides; a thread-safe cache takes its lock first and tests under
+ * alive); a wide index has its own copy, reached through get_locked. On
+ * a cache that is not thread-safe one test of the flags and depth decides; a thread-safe cache takes its lock first and tests under
  * it. The fast path mixes the hash once, walks the probe run comparing the
  * slots' tags, then owner and key pointers, and on a hit sets the visited
  * bit (SIEVE) or relinks (LRU) and counts it; a miss is counted too. It
@@ -350,10 +351,7 @@ static inline int index_wide(const wc_cache *cache)
 
 static size_t slot_bytes(int wide) { return wide ? sizeof(wc__slot) : sizeof(wc__nslot); }
 
-static size_t index_bytes(const wc_cache *cache, size_t slots)
-{
-    return slots * slot_bytes(index_wide(cache));
-}
+static size_t index_bytes(int wide, size_t slots) { return slots * slot_bytes(wide); }
 
 static inline int narrow_fits(uintptr_t base, const void *e)
 {
@@ -440,14 +438,13 @@ static int index_window(const wc_cache *cache, const wc__entry *extra,
         *base_out = cache->base;   /* narrow: its entries fit by construction */
         return 1;
     }
-    for (i = 0; i <= cache->mask + (extra != NULL); i++) {
-        uintptr_t e = i <= cache->mask ? (uintptr_t)slot_entry(cache, slot_get(cache, i))
-                                       : (uintptr_t)extra;
-        if (e == 0)
+    for (i = 0; i <= cache->mask + 1; i++) {   /* the slots, then extra */
+        const wc__entry *e = i <= cache->mask ? slot_entry(cache, slot_get(cache, i)) : extra;
+        if (e == NULL)
             continue;
-        lo = e < lo ? e : lo;
-        hi = e > hi ? e : hi;
-        fit = fit && narrow_fits(cache->base, (const void *)e);
+        lo = (uintptr_t)e < lo ? (uintptr_t)e : lo;
+        hi = (uintptr_t)e > hi ? (uintptr_t)e : hi;
+        fit = fit && narrow_fits(cache->base, e);
     }
     if (fit) {   /* nothing, or all within the current window */
         *base_out = cache->base;
@@ -476,10 +473,10 @@ static int index_rebuild(wc_cache *cache, unsigned bits, int wide, uintptr_t bas
     void *slots;
 
     old_n = old != NULL ? cache->mask + 1 : 0;
-    slots = wc__malloc(cache, n * slot_bytes(wide));
+    slots = wc__malloc(cache, index_bytes(wide, n));
     if (slots == NULL)
         return WC_ENOMEM;
-    memset(slots, 0, n * slot_bytes(wide));
+    memset(slots, 0, index_bytes(wide, n));
     cache->slots = slots;
     cache->base = base;
     if (wide)
@@ -498,7 +495,7 @@ static int index_rebuild(wc_cache *cache, unsigned bits, int wide, uintptr_t bas
             index_insert(cache, slot_entry(cache, v));
     }
     if (old != NULL)
-        wc__free(cache, old, old_n * slot_bytes(old_wide));
+        wc__free(cache, old, index_bytes(old_wide, old_n));
     return WC_OK;
 }
 
@@ -547,8 +544,7 @@ static int index_retag(wc_cache *cache, const wc__entry *e)
  *    makes the index wide; an empty wide index becomes narrow again (best
  *    effort: a failed allocation leaves it wide).
  * A rebuild bumps the version, so that a lookup that called this put from
- * `equal` starts over on the new array (rule 3), even if the put then
- * fails. WC_EINVAL (misaligned block) or WC_ENOMEM (the new array, or 2^32
+ * `equal` starts over on the new array (rule 3). WC_EINVAL (misaligned block) or WC_ENOMEM (the new array, or 2^32
  * slots already): the index is as it was, but for a retag. */
 static int index_make_room(wc_cache *cache, const wc__entry *e, int replacing)
 {
@@ -563,20 +559,18 @@ static int index_make_room(wc_cache *cache, const wc__entry *e, int replacing)
     grow = !(cache->size + 1 <= n - n / 4 || (replacing && cache->size + 1 < n));
     if (grow && bits >= INDEX_MAX_BITS)
         return WC_ENOMEM;   /* 2^32 slots: the index cannot grow further */
-    if (!grow) {
-        if (!wide && narrow_fits(base, e))
+    if (!grow && !wide) {
+        if (narrow_fits(base, e))
             return WC_OK;   /* the common case */
-        if (cache->size == 0 && !wide) {
+        if (cache->size == 0) {   /* no slot to re-encode: move the window */
             cache->base = narrow_base((uintptr_t)e);
             return WC_OK;
         }
-        if (cache->size == 0) {   /* wide and empty: narrow, if it can */
-            if (index_rebuild(cache, bits, 0, narrow_base((uintptr_t)e)) == WC_OK)
-                cache->version++;
-            return WC_OK;
-        }
-        if (wide)
-            return WC_OK;   /* entries stay wide until the next rebuild */
+    } else if (!grow) {   /* wide: stays so until the next rebuild, unless empty */
+        if (cache->size == 0 &&
+            index_rebuild(cache, bits, 0, narrow_base((uintptr_t)e)) == WC_OK)
+            cache->version++;
+        return WC_OK;   /* (a failed narrowing leaves it wide) */
     }
     wide = !index_window(cache, e, &base);
     r = index_rebuild(cache, grow ? bits + 1 : bits, wide, base);
@@ -1347,7 +1341,7 @@ static void unlink_all(wc_cache *cache, wc_evict_cause cause)
 static void cache_destroy(wc_cache *cache)
 {
     wc_allocator alloc = cache->alloc;
-    wc__free(cache, cache->slots, index_bytes(cache, cache->mask + 1));
+    wc__free(cache, cache->slots, index_bytes(index_wide(cache), cache->mask + 1));
     cache_unlock(cache);
 #ifdef WC_HAVE_PTHREADS
     if (cache->has_mutex)
@@ -1487,8 +1481,9 @@ static WC__NOINLINE int hit_retain(wc_cache *cache, wc__entry *e,
 
 /* The fast path (HIT PATH in the block comment), for a cache with no call
  * in progress (hence not closing) and no ttl, its lock held if `locked`,
- * its index wide if `wide` (a copy of the loop for each width). No enter()/leave(): it unlinks nothing and runs no user
- * callback itself; when one is needed it hands over by a tail call:
+ * its index wide if `wide`. No enter()/leave(): it unlinks nothing and
+ * runs no user callback itself; when one is needed it hands over by a
+ * tail call:
  *  - an entry whose key needs the user's `equal` (which may re-enter the
  *    cache): the general path, which walks the run again, entered;
  *  - retain_value on a hit: hit_retain, which enters first (without
@@ -1498,8 +1493,7 @@ static WC__NOINLINE int hit_retain(wc_cache *cache, wc__entry *e,
  * An unowned probe of a cache that holds no owned entry does not read the
  * entry's owner (every entry's owner matches): a function cache's hit reads
  * only the entry's key and value (and what entry_touch needs: nothing more
- * for SIEVE without limits). The test sits after the tag's, where it costs
- * no register (hoisted out of the loop, it cost a spill of the loop's). */
+ * for SIEVE without limits). */
 static WC__ALWAYS_INLINE int get_quick(wc_cache *cache, wc_owner *owner,
                                        uint64_t hashv, const void *key,
                                        void **value_out, wc_hint *hint,
@@ -1660,7 +1654,7 @@ int wc__put(wc_cache *cache, const wc_hint *hint, wc_owner *owner,
     uint64_t now = 0;
     unsigned kept = 0;
     size_t size;
-    int r, r2;
+    int r;
 
     if (weight > WC_WEIGHT_MAX)
         return WC_EINVAL;
@@ -1706,11 +1700,10 @@ int wc__put(wc_cache *cache, const wc_hint *hint, wc_owner *owner,
     }
     /* Room and width for e, after the lookup, whose callbacks may resize
      * the index; nothing calls back from here until e is linked. */
-    r2 = index_make_room(cache, e, r == 1);
-    if (r2 != WC_OK) {
+    r = index_make_room(cache, e, old != NULL);
+    if (r != WC_OK) {
         if (g != NULL && g->entries.next == &g->entries)
             group_release(cache, g);   /* the group was new and is empty */
-        r = r2;
         goto fail;
     }
     e->key = key;
@@ -1738,7 +1731,7 @@ int wc__put(wc_cache *cache, const wc_hint *hint, wc_owner *owner,
         d = now + cache->ttl;
         deadline_set(e, d < now ? UINT64_MAX : d);
     }
-    if (r == 1) {
+    if (old != NULL) {   /* the lookup found it (r was 1) */
         if (old->key == key)
             kept |= GRAVE_KEEP_KEY;
         if (old->value == value)
