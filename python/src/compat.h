@@ -161,6 +161,34 @@ static inline int wc_weakref_is(PyObject *ref, PyObject *obj)
     return ((PyWeakReference *)ref)->wr_object == obj;
 }
 
+/* The first weak reference in obj's list of weak references (borrowed; NULL
+ * if it has none), or NULL when this build does not know where the list is.
+ * The list head is a PyObject * at tp_weaklistoffset bytes from the object:
+ * the documented meaning of the field up to 3.11, and what CPython's own
+ * _PyObject_GET_WEAKREFS_LISTPTR computes on 3.12-3.14, where a class with
+ * managed weakrefs has a negative offset into the pre-header. Two cases
+ * differ and are left out: static builtin types keep their list in the
+ * interpreter (3.12+), so no type object is read here; and a version not
+ * checked yet (3.15 on) or a free-threaded build answers NULL. A caller uses
+ * the head only as a hint it verifies (owners.h), and NULL costs nothing
+ * but the slower way. obj must be weakly referenceable. */
+#if PY_VERSION_HEX < 0x030F0000 && !defined(Py_GIL_DISABLED)
+#define WC_HAVE_WEAKLIST_HEAD 1
+static inline PyObject *wc_weaklist_head(PyObject *obj)
+{
+    if (PyType_Check(obj))
+        return NULL;
+    return *(PyObject **)((char *)obj + Py_TYPE(obj)->tp_weaklistoffset);
+}
+#else
+#define WC_HAVE_WEAKLIST_HEAD 0
+static inline PyObject *wc_weaklist_head(PyObject *obj)
+{
+    (void)obj;
+    return NULL;
+}
+#endif
+
 /* Is the referent gone? */
 static inline int wc_weakref_is_dead(PyObject *ref)
 {

@@ -72,11 +72,28 @@ static PyObject *mod_owner_count(PyObject *module, PyObject *unused)
     return PyLong_FromSize_t(wcpy_owner_records(&state_of_module(module)->owners));
 }
 
+static PyObject *mod_owner_registry_lookups(PyObject *module, PyObject *unused)
+{
+    (void)unused;
+    return PyLong_FromSize_t(state_of_module(module)->owners.registry_lookups);
+}
+
+static PyObject *mod_owner_hint(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    return PyBool_FromLong(WC_HAVE_WEAKLIST_HEAD);
+}
+
 static PyMethodDef module_methods[] = {
     {"_build_info", mod_build_info, METH_NOARGS,
      "Versions of the package and the C core, and the build flags."},
     {"_owner_count", mod_owner_count, METH_NOARGS,
      "Number of live owner records (objects with entries in some cache)."},
+    {"_owner_registry_lookups", mod_owner_registry_lookups, METH_NOARGS,
+     "Owner lookups that went to the registry (tests: the others took the hint)."},
+    {"_owner_hint", mod_owner_hint, METH_NOARGS,
+     "Whether this build finds owner records from an object's weak references."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -21,6 +21,17 @@
  * dummies) and shrinks when mostly empty, so it costs 11-16 bytes per live
  * owner.
  *
+ * Hits reach a record without the registry when they can
+ * (wcpy_owner_lookup, owners.h): the record is a weak reference to its
+ * object, so it is in the object's own list of weak references, and first
+ * in it unless the object has a plain ref or proxy or a weak reference
+ * made after the record. A first entry of the record type that points at
+ * the object is the object's registered record; anything else goes to the
+ * registry. With many instances that saves the registry slot's cache miss
+ * on every hit (bench/python/bench_scale.py, "N owners x 1"). Lookups that
+ * create records, or must tell a registered record from an unregistered
+ * one, use the registry itself (wcpy_owner_lookup_registry).
+ *
  * LIFETIMES
  * =========
  * When an owner dies, its record's callback removes the record from the
@@ -215,9 +226,10 @@ static void registry_clear(Registry *reg)
 /* Records                                                             */
 /* ------------------------------------------------------------------ */
 
-OwnerRef *wcpy_owner_lookup(OwnersState *st, PyObject *obj)
+OwnerRef *wcpy_owner_lookup_registry(OwnersState *st, PyObject *obj)
 {
     OwnerRef *rec = registry_find(&st->registry, obj);
+    st->registry_lookups++;
     if (rec == NULL || wc_weakref_is((PyObject *)rec, obj))
         return rec;
     /* A dead object had this address and its callback has not run. */
@@ -229,7 +241,11 @@ OwnerRef *wcpy_owner_lookup(OwnersState *st, PyObject *obj)
 OwnerRef *wcpy_owner_get_or_create(OwnersState *st, PyObject *obj)
 {
     PyTypeObject *tp = st->ownerref_type;
-    OwnerRef *rec = wcpy_owner_lookup(st, obj), *existing;
+    /* The registry's record, never a hint from obj's weak references: a
+     * record that module teardown has taken out of the registry may still
+     * be alive and in that list, and entries stored under it would never
+     * be released. */
+    OwnerRef *rec = wcpy_owner_lookup_registry(st, obj), *existing;
     PyObject *args;
 
     if (rec != NULL)
@@ -244,8 +260,11 @@ OwnerRef *wcpy_owner_get_or_create(OwnersState *st, PyObject *obj)
     if (rec == NULL)
         return NULL;
     /* Creating it may have run the collector, and a finalizer may have
-     * registered obj meanwhile: one record per object, always (rule 2). */
-    existing = wcpy_owner_lookup(st, obj);
+     * registered obj meanwhile: one record per object, always (rule 2).
+     * The registry, not obj's list of weak references, whose head may now
+     * be this unregistered record. No Python code runs from here until the
+     * record is registered or dropped. */
+    existing = wcpy_owner_lookup_registry(st, obj);
     if (existing != NULL) {
         Py_DECREF(rec);
         return existing;

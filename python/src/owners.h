@@ -41,6 +41,9 @@ typedef struct {
     Registry registry;
     wc_owner no_entries;          /* never holds entries: lookups for an object
                                      without a record use it to count a miss */
+    size_t registry_lookups;      /* wcpy_owner_lookup_registry calls, for tests:
+                                     hits that the weakref-list hint serves
+                                     leave it unchanged */
 } OwnersState;
 
 /* Set up *st (which lives inside the state of `module`). 0, or -1 with an
@@ -53,7 +56,30 @@ void wcpy_owners_clear(OwnersState *st);
 /* The live owner record of obj (borrowed), or NULL if it has none. A record
  * left by a dead object at the same address is discarded. No Python code runs
  * except the decrefs of a discarded record's entries. */
-OwnerRef *wcpy_owner_lookup(OwnersState *st, PyObject *obj);
+OwnerRef *wcpy_owner_lookup_registry(OwnersState *st, PyObject *obj);
+
+/* wcpy_owner_lookup_registry, reached without the registry when it can be:
+ * the record is a weak reference to obj, so it is in obj's own list of weak
+ * references, and it is that list's first one unless obj has a plain
+ * weakref.ref or proxy, or a weak reference made after the record (CPython
+ * puts refs with a callback or of a subclass after the plain ones, else
+ * first). obj is hot (the caller just read its type), so the list head
+ * costs no miss, and the record read that confirms it overlaps the cache's
+ * own lookup (whose hash needs only the record's address): a hit on a
+ * cached method of one of many instances waits for the index slot and the
+ * entry, not also for a registry slot first. A head of our record type that
+ * points at obj is obj's record: one record per object, in the registry as
+ * long as it refers to a live object, and a record of another module
+ * instance has another type. Anything else takes the registry. */
+static inline OwnerRef *wcpy_owner_lookup(OwnersState *st, PyObject *obj)
+{
+    if (Py_TYPE(obj)->tp_weaklistoffset != 0) {
+        PyObject *head = wc_weaklist_head(obj);
+        if (head != NULL && Py_IS_TYPE(head, st->ownerref_type) && wc_weakref_is(head, obj))
+            return (OwnerRef *)head;
+    }
+    return wcpy_owner_lookup_registry(st, obj);
+}
 
 /* The record of obj, created if needed (borrowed: the registry holds it until
  * obj dies). NULL with an exception set (TypeError if obj cannot be weakly
