@@ -98,8 +98,11 @@ if [[ $skip != *,asan,* ]]; then
         -Cbuild-dir=build/asan-{wheel_tag} >/dev/null
     # The interpreter is not instrumented: preload the ASan runtime. Leak
     # detection is off because CPython deliberately keeps memory at exit;
-    # our own leaks are covered by the allocated-blocks tests.
-    run_pytest "$venv" LD_PRELOAD="$(gcc -print-file-name=libasan.so)" \
+    # our own leaks are covered by the allocated-blocks tests. CPython's
+    # debug allocator fills freed blocks, so that a use after free inside the
+    # (uninstrumented) interpreter, on an object we released too early,
+    # crashes instead of reading stale memory (tests/python/test_lru_flat.py).
+    run_pytest "$venv" PYTHONMALLOC=debug LD_PRELOAD="$(gcc -print-file-name=libasan.so)" \
         ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
         UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 WC_TEST_SLOW_OK=1
 fi

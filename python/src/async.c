@@ -277,6 +277,8 @@ PyObject *wcpy_async_enable(PyObject *op, PyObject *const *args, Py_ssize_t narg
         PyErr_SetString(PyExc_TypeError, "_async_enable() expects callables");
         return NULL;
     }
+    if (wcpy_wrapper_unflatten(self) < 0)   /* awaited results go through the core */
+        return NULL;
     self->async_hit = Py_XNewRef(hit);
     self->async_miss = Py_NewRef(args[0]);
     Py_RETURN_NONE;

@@ -208,3 +208,8 @@ static int key_equal(void *ctx, const void *stored, const void *probe)
 }
 
 const wc_ops wcpy_lru_ops = {key_equal, lru_free_key, wcpy_obj_decref, wcpy_obj_incref, NULL};
+
+int wcpy_lru_keys_equal(const void *stored, const void *probe)
+{
+    return stored == probe ? 1 : key_equal(NULL, stored, probe);
+}

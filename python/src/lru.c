@@ -9,6 +9,12 @@
  *   - on a function, or on an owner that cannot be weakly referenced, the
  *     entry is unowned and the key contains every argument (functools'
  *     behaviour: such an owner is held strongly until evicted).
+ * An unbounded wrapper without options on a plain function (weakcache.cache,
+ * lru_cache(maxsize=None)) keeps its entries in a flat table of its own
+ * instead (flat.c: one slot read a hit, where the core reads an index slot
+ * and an entry), with the core cache unused and empty beside it; it moves
+ * them into the core, for good, when it becomes a method (__set_name__) or
+ * async (wcpy_wrapper_unflatten).
  * The hit path of obj.m(x) allocates nothing: the wrapper type is a method
  * descriptor with vectorcall, so CPython calls it with (obj, x) directly.
  * `obj.m` not called at once is a bound method object (bound.c).
@@ -159,6 +165,10 @@ int wcpy_wrapper_store(Wrapper *self, PyObject *owner_obj, void *probe, Py_hash_
     }
     /* a key object from Python (the async path) goes in its probe form */
     stored = wcpy_lru_stored_form(probe);
+    if (self->flat_on) {   /* unowned, no options: nothing else applies */
+        r = wcpy_flat_put(&self->flat, stored, hash, result);
+        return r < 0 ? -1 : 0;   /* 1: could not settle, returned unstored */
+    }
     /* The clock is read last, after every call that may run Python code
      * (weigher, owner record, warning), so the put's time is the put's. */
     if (self->opts != NULL && wcpy_options_tick(self->opts) < 0)
@@ -259,6 +269,21 @@ static WCPY_NOINLINE PyObject *after_miss(Wrapper *self, PyObject *owner_obj, vo
     return result;
 }
 
+/* A flat table's lookup result as the core's status (after_miss's input). */
+static inline int flat_status(int r)
+{
+    switch (r) {
+    case WCPY_FLAT_HIT:
+        return WC_OK;
+    case WCPY_FLAT_MISS:
+        return WC_NOTFOUND;
+    case WCPY_FLAT_UNSETTLED:
+        return WC_ECHANGED;
+    default:
+        return WC_ECALLBACK;   /* with __eq__'s exception */
+    }
+}
+
 /* args[0] is the owner when is_method. */
 PyObject *wcpy_wrapper_call(Wrapper *self, PyObject *const *args, size_t nargsf,
                                    PyObject *kwnames)
@@ -297,6 +322,8 @@ PyObject *wcpy_wrapper_call(Wrapper *self, PyObject *const *args, size_t nargsf,
         rec = wcpy_owner_lookup(st->owners, owner_obj);
         r = wc_get(self->cache, rec != NULL ? &rec->owner : &st->owners->no_entries,
                    (uint64_t)hash, key, (void **)&value);
+    } else if (self->flat_on) {
+        r = flat_status(wcpy_flat_get(&self->flat, key, hash, &value));
     } else {
         r = wc_get(self->cache, NULL, (uint64_t)hash, key, (void **)&value);
     }
@@ -328,9 +355,17 @@ static PyObject *wrapper_vectorcall(PyObject *op, PyObject *const *args, size_t 
         if (hash == -1)
             return NULL;
         key = wcpy_lru_probe_single(x);
-        r = wc_get(self->cache, NULL, (uint64_t)hash, key, &value);
-        if (r == WC_OK)
-            return value;   /* retain_value gave us our reference */
+        if (self->flat_on) {
+            PyObject *v;
+            r = wcpy_flat_get(&self->flat, key, hash, &v);
+            if (r == WCPY_FLAT_HIT)
+                return v;
+            r = flat_status(r);
+        } else {
+            r = wc_get(self->cache, NULL, (uint64_t)hash, key, &value);
+            if (r == WC_OK)
+                return value;   /* retain_value gave us our reference */
+        }
         return after_miss(self, NULL, wcpy_lru_probe_own(key), hash, r, args, nargsf, NULL);
     }
     return wcpy_wrapper_call(self, args, nargsf, kwnames);
@@ -396,6 +431,9 @@ static PyObject *wrapper_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         Py_DECREF(self);
         return PyErr_NoMemory();
     }
+    /* A plain function's unbounded cache keeps its entries in a flat table
+     * (flat.c) until it turns out to be a method or async. */
+    self->flat_on = maxsize < 0 && opts == NULL;
     self->vectorcall = wrapper_vectorcall;
     self->func = Py_NewRef(func);
     self->cache_info_type = Py_NewRef(cache_info_type);
@@ -417,6 +455,8 @@ static int wrapper_traverse(PyObject *op, visitproc visit, void *arg)
     Py_VISIT(self->async_hit);
     if ((r = wcpy_options_traverse_one(self->opts, visit, arg)) != 0)
         return r;
+    if ((r = wcpy_flat_traverse(&self->flat, visit, arg)) != 0)
+        return r;
     return wcpy_cache_traverse(self->cache, visit, arg);
 }
 
@@ -425,6 +465,7 @@ static int wrapper_clear(PyObject *op)
     Wrapper *self = (Wrapper *)op;
     if (self->cache != NULL)
         wc_clear(self->cache);
+    wcpy_flat_clear(&self->flat);
     Py_CLEAR(self->func);
     Py_CLEAR(self->cache_info_type);
     Py_CLEAR(self->dict);
@@ -446,6 +487,7 @@ static void wrapper_dealloc(PyObject *op)
         self->cache = NULL;
         wc_cache_free(cache);
     }
+    wcpy_flat_clear(&self->flat);
     wcpy_options_free(self->opts);   /* after the cache: it is the clock's context */
     self->opts = NULL;
     Py_XDECREF(self->func);
@@ -457,11 +499,50 @@ static void wrapper_dealloc(PyObject *op)
     Py_DECREF(tp);
 }
 
+void wcpy_wrapper_stats(Wrapper *self, wc_stats *stats)
+{
+    const FlatTable *t = &self->flat;
+    memset(stats, 0, sizeof *stats);
+    if (self->cache != NULL)
+        wc_cache_stats(self->cache, stats);
+    stats->hits += t->hits;
+    stats->misses += t->misses;
+    stats->inserts += t->inserts;
+    stats->evictions[WC_EVICT_REPLACED] += t->replaced;
+    stats->evictions[WC_EVICT_CLEARED] += t->cleared;
+    stats->size += t->used;
+    stats->weight += t->used;
+    if (t->longest_probe > stats->longest_probe)
+        stats->longest_probe = t->longest_probe;
+}
+
+static size_t wrapper_size(Wrapper *self)
+{
+    return wc_cache_size(self->cache) + self->flat.used;
+}
+
+static int move_one(void *ctx, void *key, Py_hash_t hash, PyObject *value)
+{
+    int r = wcpy_lru_put((wc_cache *)ctx, NULL, (uint64_t)hash, key, value, 1);
+    if (r == WC_OK || (r == WC_ECHANGED && !PyErr_Occurred()))
+        return 0;   /* unsettled: left out, as a store that cannot settle */
+    wcpy_core_error(r);
+    return -1;
+}
+
+int wcpy_wrapper_unflatten(Wrapper *self)
+{
+    if (!self->flat_on)
+        return 0;
+    self->flat_on = 0;   /* first: a call made by the move uses the core */
+    return wcpy_flat_move(&self->flat, move_one, self->cache);
+}
+
 PyObject *wcpy_wrapper_cache_info(Wrapper *self, size_t currsize)
 {
     wc_stats stats;
     PyObject *maxsize;
-    wc_cache_stats(self->cache, &stats);
+    wcpy_wrapper_stats(self, &stats);
     maxsize = self->maxsize < 0 ? Py_NewRef(Py_None) : PyLong_FromSsize_t(self->maxsize);
     if (maxsize == NULL)
         return NULL;
@@ -476,7 +557,7 @@ static PyObject *wrapper_cache_info(PyObject *op, PyObject *unused)
 {
     Wrapper *self = (Wrapper *)op;
     (void)unused;
-    return wcpy_wrapper_cache_info(self, wc_cache_size(self->cache));
+    return wcpy_wrapper_cache_info(self, wrapper_size(self));
 }
 
 static PyObject *wrapper_cache_clear(PyObject *op, PyObject *unused)
@@ -484,9 +565,10 @@ static PyObject *wrapper_cache_clear(PyObject *op, PyObject *unused)
     Wrapper *self = (Wrapper *)op;
     wc_stats stats;
     (void)unused;
-    wc_cache_stats(self->cache, &stats);
+    wcpy_wrapper_stats(self, &stats);
     self->hits_base = stats.hits;
     self->misses_base = stats.misses + self->uncached_misses;
+    wcpy_flat_clear(&self->flat);
     if (wc_clear(self->cache) != WC_OK)
         return wcpy_core_error(WC_EINVAL);
     if (PyErr_Occurred())
@@ -500,7 +582,7 @@ static PyObject *wrapper_debug_stats(PyObject *op, PyObject *unused)
     Wrapper *self = (Wrapper *)op;
     wc_stats stats;
     (void)unused;
-    wc_cache_stats(self->cache, &stats);
+    wcpy_wrapper_stats(self, &stats);
     return Py_BuildValue("{s:K,s:n,s:n,s:n}", "longest_probe",
                          (unsigned long long)stats.longest_probe,
                          "size", (Py_ssize_t)stats.size, "cycle_checks",
@@ -514,6 +596,8 @@ static PyObject *wrapper_set_name(PyObject *op, PyObject *args)
     if (!PyArg_ParseTuple(args, "OO:__set_name__", &owner, &name))
         return NULL;
     ((Wrapper *)op)->is_method = 1;
+    if (wcpy_wrapper_unflatten((Wrapper *)op) < 0)
+        return NULL;
     Py_RETURN_NONE;
 }
 
@@ -549,10 +633,10 @@ static PyObject *wrapper_repr(PyObject *op)
     if (self->is_method)
         r = PyUnicode_FromFormat("<weakcache.lru_cache method %U maxsize=%s owners=%zu entries=%zu>",
                                  name, maxsize, wcpy_owner_records_in(self->state->owners, self->cache),
-                                 wc_cache_size(self->cache));
+                                 wrapper_size(self));
     else
         r = PyUnicode_FromFormat("<weakcache.lru_cache %U maxsize=%s entries=%zu>", name,
-                                 maxsize, wc_cache_size(self->cache));
+                                 maxsize, wrapper_size(self));
     Py_DECREF(name);
     return r;
 }

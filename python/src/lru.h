@@ -9,6 +9,7 @@
 #define WC_PY_LRU_H
 
 #include "async.h"
+#include "flat.h"
 #include "owners.h"
 
 /* The lru_cache part of the module state. */
@@ -51,6 +52,10 @@ typedef struct {
     PyObject *async_hit;           /* async.c: NULL, or makes the awaitable of a hit */
     PyObject *dict;
     PyObject *weakreflist;
+    /* flat.c: an unbounded function's entries, while `flat_on` (then the
+     * core cache stays empty). Its counters stay after the entries move. */
+    FlatTable flat;
+    char flat_on;
 } Wrapper;
 
 typedef struct {
@@ -78,6 +83,12 @@ int wcpy_wrapper_store(Wrapper *self, PyObject *owner_obj, void *probe, Py_hash_
 PyObject *wcpy_namedtuple(const char *name, const char *fields);
 /* CacheInfo(hits, misses, maxsize, currsize) of the wrapper. */
 PyObject *wcpy_wrapper_cache_info(Wrapper *self, size_t currsize);
+/* The wrapper's statistics: the core cache's, plus what its flat table
+ * counted (every field wc_stats has; size and weight count both). */
+void wcpy_wrapper_stats(Wrapper *self, wc_stats *stats);
+/* Leave the flat table for good: its entries move into the core cache (the
+ * wrapper became a method, or async). 0, or -1 with an exception. */
+int wcpy_wrapper_unflatten(Wrapper *self);
 /* The wrapper's __qualname__ (new reference), "?" if it has none. */
 PyObject *wcpy_wrapper_name(Wrapper *self);
 
@@ -108,6 +119,8 @@ int wcpy_lru_key_starts_with(const void *stored, PyObject *obj);
 void wcpy_lru_probe_release(void *probe);
 /* The ops of an lru_cache's wc_cache (key equality as functools', see key.c). */
 extern const wc_ops wcpy_lru_ops;
+/* Their key equality: 1, 0, or -1 with an exception (runs __eq__). */
+int wcpy_lru_keys_equal(const void *stored, const void *probe);
 
 /* cycle.c: does `value` reach `owner` within a few references? Bounded work
  * (see cycle.c for what is and is not found); *visits receives the number of

@@ -351,7 +351,7 @@ PyObject *wcpy_options_cache_stats(Wrapper *w, size_t currsize, uint64_t weight)
         PyErr_SetString(PyExc_RuntimeError, "weakcache: the module is being torn down");
         return NULL;
     }
-    wc_cache_stats(w->cache, &stats);
+    wcpy_wrapper_stats(w, &stats);
     evictions = PyDict_New();
     if (evictions == NULL)
         return NULL;
@@ -376,7 +376,7 @@ PyObject *wcpy_wrapper_cache_stats(PyObject *op, PyObject *unused)
     Wrapper *w = (Wrapper *)op;
     wc_stats stats;
     (void)unused;
-    wc_cache_stats(w->cache, &stats);
+    wcpy_wrapper_stats(w, &stats);
     return wcpy_options_cache_stats(w, stats.size, stats.weight);
 }
 
