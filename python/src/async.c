@@ -279,6 +279,10 @@ PyObject *wcpy_async_enable(PyObject *op, PyObject *const *args, Py_ssize_t narg
     }
     if (wcpy_wrapper_unflatten(self) < 0)   /* awaited results go through the core */
         return NULL;
+    if (self->async_miss != NULL) {   /* enabled by code the move ran */
+        PyErr_SetString(PyExc_TypeError, "this wrapper already caches awaited results");
+        return NULL;
+    }
     self->async_hit = Py_XNewRef(hit);
     self->async_miss = Py_NewRef(args[0]);
     Py_RETURN_NONE;

@@ -178,6 +178,10 @@ static inline PyObject *wc_weaklist_head(PyObject *obj)
 {
     if (PyType_Check(obj))
         return NULL;
+#if PY_VERSION_HEX < 0x030C0000
+    if (Py_TYPE(obj)->tp_weaklistoffset < 0)   /* not weakly referenceable there */
+        return NULL;
+#endif
     return *(PyObject **)((char *)obj + Py_TYPE(obj)->tp_weaklistoffset);
 }
 #else

@@ -24,7 +24,8 @@
  *
  * A wrapper starts with this table when it is unbounded and has no options
  * (lru.c). Becoming a method (__set_name__) or async moves its entries into
- * the core cache (wcpy_flat_move), which has owners and an in-flight table.
+ * the core cache (wcpy_flat_move), which has owners and an in-flight table;
+ * a lookup or store whose __eq__ did that stops using the table (`moved`).
  *
  * Keys are key.c's stored forms (a tagged pointer for a wrapped lone
  * argument), compared as there: identical pointers are equal; otherwise
@@ -108,7 +109,7 @@ static int find(FlatTable *t, void *probe, Py_hash_t hash, size_t *at)
 int wcpy_flat_get_slow(FlatTable *t, void *probe, Py_hash_t hash, PyObject **value)
 {
     int n;
-    for (n = 0; n < WCPY_FLAT_RESTARTS; n++) {
+    for (n = 0; n < WCPY_FLAT_RESTARTS && !t->moved; n++) {
         size_t at;
         switch (find(t, probe, hash, &at)) {
         case FOUND:
@@ -182,6 +183,8 @@ int wcpy_flat_put(FlatTable *t, void *key, Py_hash_t hash, PyObject *value)
     int n;
     for (n = 0; n < WCPY_FLAT_RESTARTS; n++) {
         size_t at;
+        if (t->moved)   /* __eq__ made the wrapper a method or async */
+            return WCPY_FLAT_MOVED;
         switch (find(t, key, hash, &at)) {
         case FOUND: {
             PyObject *old = t->slots[at].value;
@@ -264,14 +267,20 @@ int wcpy_flat_move(FlatTable *t, int (*put)(void *ctx, void *key, Py_hash_t hash
                    void *ctx)
 {
     size_t cap, i;
-    FlatSlot *slots = detach(t, &cap);
-    int rc = 0;
+    FlatSlot *slots;
+    int rc = 0, stop = 0;
     wc_saved_error first = {0};
+    t->moved = 1;
+    slots = detach(t, &cap);
     for (i = 0; i < cap; i++) {
         FlatSlot *s = &slots[i];
+        int r;
         if (s->key == NULL)
             continue;
-        if (put(ctx, s->key, s->hash, s->value) < 0) {
+        r = stop ? 1 : put(ctx, s->key, s->hash, s->value);
+        if (r > 0)
+            stop = 1;
+        if (r < 0) {
             if (rc == 0)
                 wc_error_save(&first);   /* kept aside: the decrefs below may run code */
             else

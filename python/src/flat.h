@@ -29,6 +29,9 @@ typedef struct {
                              called __eq__ starts over if it moved */
     uint64_t hits, misses, inserts, replaced, cleared;
     size_t longest_probe; /* slots, since the table last grew */
+    char moved;           /* wcpy_flat_move ran: the entries live in the core
+                             now, and a lookup or store still under way here
+                             (its __eq__ ran the move) must not use the table */
 } FlatTable;
 
 /* Lookup results. */
@@ -73,8 +76,10 @@ static inline int wcpy_flat_get(FlatTable *t, void *probe, Py_hash_t hash, PyObj
 /* Store key (key.c's stored form, borrowed) -> value (borrowed); the table
  * takes references of its own. An equal key already stored keeps its key
  * and gets the new value (a dict's rule, functools' store). 0 stored; 1 not
- * stored because __eq__ kept changing the table; -1 with an exception
- * (MemoryError, or __eq__ raised). */
+ * stored because __eq__ kept changing the table; WCPY_FLAT_MOVED not stored
+ * because __eq__ moved the entries into the core (store there instead); -1
+ * with an exception (MemoryError, or __eq__ raised). */
+#define WCPY_FLAT_MOVED 2
 int wcpy_flat_put(FlatTable *t, void *key, Py_hash_t hash, PyObject *value);
 
 /* Drop every entry: the table is empty before the first key or value is
@@ -84,11 +89,14 @@ void wcpy_flat_clear(FlatTable *t);
 /* Visit every key and value (tp_traverse). */
 int wcpy_flat_traverse(const FlatTable *t, visitproc visit, void *arg);
 
-/* Empty the table into `put`, called once per entry with its key (stored
- * form), hash and value, all borrowed (`put` takes references of its own);
- * the table is empty before the first call, the counters stay. 0, or -1 if
- * a put failed (the first failure's exception is set; the other entries
- * are still handed over, and every reference of the table released). */
+/* Empty the table into `put`, for good (`moved`), called once per entry with
+ * its key (stored form), hash and value, all borrowed (`put` takes
+ * references of its own); the table is empty before the first call, the
+ * counters stay. `put` returns 0, -1 with an exception, or 1: hand over no
+ * more (the rest is released; the caller's cache was cleared meanwhile).
+ * Returns 0, or -1 if a put failed (the first failure's exception is set;
+ * the other entries are still handed over, and every reference of the
+ * table released). */
 int wcpy_flat_move(FlatTable *t, int (*put)(void *ctx, void *key, Py_hash_t hash, PyObject *value),
                    void *ctx);
 

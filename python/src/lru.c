@@ -167,7 +167,9 @@ int wcpy_wrapper_store(Wrapper *self, PyObject *owner_obj, void *probe, Py_hash_
     stored = wcpy_lru_stored_form(probe);
     if (self->flat_on) {   /* unowned, no options: nothing else applies */
         r = wcpy_flat_put(&self->flat, stored, hash, result);
-        return r < 0 ? -1 : 0;   /* 1: could not settle, returned unstored */
+        if (r != WCPY_FLAT_MOVED)
+            return r < 0 ? -1 : 0;   /* 1: could not settle, returned unstored */
+        /* moved into the core by __eq__ meanwhile: store there */
     }
     /* The clock is read last, after every call that may run Python code
      * (weigher, owner record, warning), so the put's time is the put's. */
@@ -465,6 +467,7 @@ static int wrapper_clear(PyObject *op)
     Wrapper *self = (Wrapper *)op;
     if (self->cache != NULL)
         wc_clear(self->cache);
+    self->clears++;
     wcpy_flat_clear(&self->flat);
     Py_CLEAR(self->func);
     Py_CLEAR(self->cache_info_type);
@@ -521,9 +524,18 @@ static size_t wrapper_size(Wrapper *self)
     return wc_cache_size(self->cache) + self->flat.used;
 }
 
+typedef struct {
+    Wrapper *self;
+    uint64_t clears;
+} Move;
+
 static int move_one(void *ctx, void *key, Py_hash_t hash, PyObject *value)
 {
-    int r = wcpy_lru_put((wc_cache *)ctx, NULL, (uint64_t)hash, key, value, 1);
+    Move *m = ctx;
+    int r;
+    if (m->self->clears != m->clears)
+        return 1;   /* cache_clear() ran (from a put's __eq__): move no more */
+    r = wcpy_lru_put(m->self->cache, NULL, (uint64_t)hash, key, value, 1);
     if (r == WC_OK || (r == WC_ECHANGED && !PyErr_Occurred()))
         return 0;   /* unsettled: left out, as a store that cannot settle */
     wcpy_core_error(r);
@@ -532,10 +544,11 @@ static int move_one(void *ctx, void *key, Py_hash_t hash, PyObject *value)
 
 int wcpy_wrapper_unflatten(Wrapper *self)
 {
+    Move m = {self, self->clears};
     if (!self->flat_on)
         return 0;
     self->flat_on = 0;   /* first: a call made by the move uses the core */
-    return wcpy_flat_move(&self->flat, move_one, self->cache);
+    return wcpy_flat_move(&self->flat, move_one, &m);
 }
 
 PyObject *wcpy_wrapper_cache_info(Wrapper *self, size_t currsize)
@@ -568,6 +581,7 @@ static PyObject *wrapper_cache_clear(PyObject *op, PyObject *unused)
     wcpy_wrapper_stats(self, &stats);
     self->hits_base = stats.hits;
     self->misses_base = stats.misses + self->uncached_misses;
+    self->clears++;
     wcpy_flat_clear(&self->flat);
     if (wc_clear(self->cache) != WC_OK)
         return wcpy_core_error(WC_EINVAL);

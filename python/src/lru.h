@@ -56,6 +56,7 @@ typedef struct {
      * core cache stays empty). Its counters stay after the entries move. */
     FlatTable flat;
     char flat_on;
+    uint64_t clears;               /* cache_clear() calls, for the move */
 } Wrapper;
 
 typedef struct {

@@ -393,3 +393,117 @@ def test_cache_stats_counts_the_table() -> None:
     assert (s.hits, s.misses, s.currsize) == (0, 0, 0)
     assert s.evictions["cleared"] == 2
     assert "entries=0" in repr(f)
+
+
+def test_a_store_whose_eq_makes_the_wrapper_a_method_stores_in_the_core() -> None:
+    # __eq__ during the store moves the entries into the core (the wrapper
+    # is put in a class body): the store must follow them there, not land
+    # in the table nothing reads any more.
+    calls = []
+    moved = [False]
+
+    class K:
+        __slots__ = ("v",)          # not weakly referenceable: stays unowned
+
+        def __init__(self, v: str) -> None:
+            self.v = v
+
+        def __hash__(self) -> int:
+            return 1
+
+        def __eq__(self, other: object) -> bool:
+            if lookups[0] == 2 and not moved[0]:
+                moved[0] = True
+
+                class C:
+                    m = w
+            lookups[0] += 1
+            return isinstance(other, K) and self.v == other.v
+
+    lookups = [0]
+
+    def f(k: K) -> str:
+        calls.append(k.v)
+        return k.v
+
+    w = weakcache.cache(f)
+    a, b = K("a"), K("b")
+    w(a)
+    lookups[0] = 1
+    assert w(b) == "b"             # lookup compares once, the store moves
+    assert moved[0]
+    assert w.cache_info().currsize == 2
+    with pytest.warns(weakcache.NotWeakrefableWarning):
+        assert w(b) == "b"         # now a method: b is an owner it cannot weakly reference
+    assert calls == ["a", "b"]     # the stored entry was found
+    assert w.cache_info()[:2] == (1, 2)
+
+
+def test_cache_clear_during_the_move_clears() -> None:
+    armed = [False]
+
+    @weakcache.cache
+    def f(k):
+        return k.v
+
+    class K:
+        def __init__(self, v):
+            self.v = v
+
+        def __hash__(self):
+            return 5
+
+        def __eq__(self, other):
+            if armed[0]:
+                armed[0] = False
+                f.cache_clear()
+            return isinstance(other, K) and self.v == other.v
+
+    for i in range(4):
+        f(K(i))
+    armed[0] = True
+
+    class C:
+        m = f                      # the move's second store compares, and clears
+
+    assert not armed[0]
+    info = f.cache_info()
+    # the store under way when the clear ran completes; nothing moved after it
+    assert (info.hits, info.misses, info.currsize) == (0, 0, 1)
+
+
+def test_async_enable_from_code_the_move_runs() -> None:
+    import sys
+
+    from weakcache import CacheInfo, _lru_cache_wrapper
+
+    armed = [False]
+
+    def inner(*a):
+        pass
+
+    def outer(*a):
+        pass
+
+    class K:
+        def __init__(self, v):
+            self.v = v
+
+        def __hash__(self):
+            return 5
+
+        def __eq__(self, other):
+            if armed[0]:
+                armed[0] = False
+                w._async_enable(inner)
+            return isinstance(other, K) and self.v == other.v
+
+    w = _lru_cache_wrapper(lambda k: k, None, False, CacheInfo)
+    for i in range(3):
+        w(K(i))
+    armed[0] = True
+    before = sys.getrefcount(inner), sys.getrefcount(outer)
+    with pytest.raises(TypeError, match="already caches awaited results"):
+        w._async_enable(outer)
+    # the nested call's callable is the one kept; the outer one took nothing
+    assert (sys.getrefcount(inner), sys.getrefcount(outer)) == (before[0] + 1, before[1])
