@@ -11,16 +11,18 @@
  * outgrows the L2. The core reads an index slot and then a 48-byte entry of
  * its own: the same two. This table holds the entries themselves,
  *
- *     slots[2^k]: { key, value, hash }      24 bytes, linear probing,
+ *     slots[cap]: { key, value, hash }      24 bytes, linear probing,
  *                                           at most 3/4 full
  *
- * so a hit reads one slot: the home slot is the top k bits of the hash's
- * multiplicative mix, and a hit of an identical key (the common case:
+ * so a hit reads one slot: the home slot is the hash's multiplicative mix
+ * scaled to the capacity, and a hit of an identical key (the common case:
  * interned strings, small ints, the caller's own objects) compares
- * pointers only. At 3/8 to 3/4 full that is 32-64 bytes an entry (the
- * core's entry and slot: 53-59), and hits at scale cost one cache miss
- * where both functools and the core pay two (bench/python/bench_scale.py,
- * "function"; docs/benchmarks.md).
+ * pointers only. The table grows by half when a store would make it more
+ * than 3/4 full, so it is 1/2 to 3/4 full: 32-48 bytes an entry, against
+ * 30-52 for functools' dict and 55-58 for the core's entry and slot; a
+ * table doubling in size would be 3/8 to 3/4 full, 32-64 bytes. Hits at
+ * scale cost one cache miss where both functools and the core pay two
+ * (bench/python/bench_scale.py, "function"; docs/benchmarks.md).
  *
  * A wrapper starts with this table when it is unbounded and has no options
  * (lru.c). Becoming a method (__set_name__) or async moves its entries into
@@ -51,7 +53,9 @@
  *      (WCPY_FLAT_UNSETTLED, or 1 from a store): lru.c then counts a miss,
  *      calls the function and returns its result, as functools would.
  *   3. Growth allocates the new array before it touches the old one, runs
- *      no Python code, and bumps the version.
+ *      no Python code, and bumps the version. (A capacity of 2^32 slots or
+ *      more, 96 GiB, is refused with MemoryError: the home slot's multiply
+ *      is 32 by 32 bits.)
  */
 #include "flat.h"
 #include "lru.h"
@@ -59,7 +63,7 @@
 #include <string.h>
 
 #define WCPY_FLAT_RESTARTS 64   /* as the core's WC_MAX_RESTARTS */
-#define MIN_BITS 3
+#define MIN_CAP 8
 #define UNTAG(p) ((PyObject *)((uintptr_t)(p) & ~(uintptr_t)1))
 
 enum { FOUND, ABSENT, CHANGED, FAILED };
@@ -77,7 +81,7 @@ static int find(FlatTable *t, void *probe, Py_hash_t hash, size_t *at)
         *at = SIZE_MAX;
         return ABSENT;
     }
-    for (i = wcpy_flat_home(t, hash);; i = (i + 1) & t->mask) {
+    for (i = wcpy_flat_home(t, hash);; i = wcpy_flat_next(t, i)) {
         FlatSlot *s = &slots[i];
         void *stored = s->key;
         PyObject *hold;
@@ -128,17 +132,44 @@ int wcpy_flat_get_slow(FlatTable *t, void *probe, Py_hash_t hash, PyObject **val
     return WCPY_FLAT_UNSETTLED;
 }
 
-/* Put a key known to be absent into its run's first empty slot (no
- * compare). Returns the run length it walked, in slots. */
-static size_t place(FlatTable *t, const FlatSlot *e)
+/* How far slot i is from `home`, walking forwards (with the wrap). */
+static size_t distance(const FlatTable *t, size_t home, size_t i)
 {
-    size_t i = wcpy_flat_home(t, e->hash), n = 1;
-    while (t->slots[i].key != NULL) {
-        i = (i + 1) & t->mask;
-        n++;
+    return i >= home ? i - home : i + t->cap - home;
+}
+
+/* Put a key known to be absent into its probe run (no compare), the Robin
+ * Hood way: walking from its home, it takes the first slot whose entry is
+ * closer to its own home than the newcomer is, and that entry goes on
+ * walking in its place, until one lands in the empty slot that ends the
+ * run. Every entry still lies between its home and the run's end, so
+ * lookups walk runs as before; what changes is that no entry ends up far
+ * from home while others sit right at theirs: at 3/4 full the longest walk
+ * to any entry stays within a few dozen slots, where first-free placement
+ * leaves some a few hundred slots out (a lookup of those reads that many).
+ * Returns the longest distance an entry it placed or moved ended at, in
+ * slots (1 = its home). */
+static size_t place(FlatTable *t, const FlatSlot *in)
+{
+    FlatSlot e = *in;
+    size_t i = wcpy_flat_home(t, e.hash), d = 0, longest = 0;
+    for (;; i = wcpy_flat_next(t, i), d++) {
+        FlatSlot *s = &t->slots[i];
+        size_t sd;
+        if (s->key == NULL) {
+            *s = e;
+            return d + 1 > longest ? d + 1 : longest;
+        }
+        sd = distance(t, wcpy_flat_home(t, s->hash), i);
+        if (sd < d) {
+            FlatSlot moved = *s;
+            *s = e;
+            e = moved;
+            if (d + 1 > longest)
+                longest = d + 1;
+            d = sd;
+        }
     }
-    t->slots[i] = *e;
-    return n;
 }
 
 /* Make room for one more entry: a first array, or one of twice the size.
@@ -146,13 +177,12 @@ static size_t place(FlatTable *t, const FlatSlot *e)
 static int grow(FlatTable *t)
 {
     FlatSlot *old = t->slots;
-    size_t old_cap = old != NULL ? t->mask + 1 : 0, cap, i;
-    unsigned bits;
+    size_t old_cap = old != NULL ? t->cap : 0, cap, i;
     FlatSlot *slots;
     if (old != NULL && (t->used + 1) * 4 <= old_cap * 3)
         return 0;
-    cap = old_cap ? old_cap * 2 : (size_t)1 << MIN_BITS;
-    if (cap > PY_SSIZE_T_MAX / sizeof(FlatSlot)) {
+    cap = old_cap ? old_cap + old_cap / 2 : MIN_CAP;
+    if (cap >= ((uint64_t)1 << 32) || cap > PY_SSIZE_T_MAX / sizeof(FlatSlot)) {
         PyErr_NoMemory();
         return -1;
     }
@@ -161,11 +191,8 @@ static int grow(FlatTable *t)
         PyErr_NoMemory();
         return -1;
     }
-    for (bits = 0; ((size_t)1 << bits) < cap; bits++)
-        ;
     t->slots = slots;
-    t->mask = cap - 1;
-    t->shift = 64 - bits;
+    t->cap = cap;
     t->longest_probe = 0;
     t->version++;
     for (i = 0; i < old_cap; i++)
@@ -226,10 +253,9 @@ int wcpy_flat_put(FlatTable *t, void *key, Py_hash_t hash, PyObject *value)
 static FlatSlot *detach(FlatTable *t, size_t *cap)
 {
     FlatSlot *slots = t->slots;
-    *cap = slots != NULL ? t->mask + 1 : 0;
+    *cap = slots != NULL ? t->cap : 0;
     t->slots = NULL;
-    t->mask = 0;
-    t->shift = 64 - MIN_BITS;   /* unused while there is no array */
+    t->cap = 0;
     t->used = 0;
     t->longest_probe = 0;
     t->version++;
@@ -255,7 +281,7 @@ int wcpy_flat_traverse(const FlatTable *t, visitproc visit, void *arg)
     size_t i;
     if (t->slots == NULL)
         return 0;
-    for (i = 0; i <= t->mask; i++)
+    for (i = 0; i < t->cap; i++)
         if (t->slots[i].key != NULL) {
             Py_VISIT(UNTAG(t->slots[i].key));
             Py_VISIT(t->slots[i].value);

@@ -22,8 +22,8 @@ typedef struct {
 
 typedef struct {
     FlatSlot *slots;      /* NULL until the first store, and after a clear */
-    size_t mask;          /* capacity - 1 (capacity a power of two, >= 8) */
-    unsigned shift;       /* 64 - log2(capacity): home slot = top bits of the mix */
+    size_t cap;           /* slots: 8, then 1.5 times as many at each growth
+                             (any number: the home slot is a multiply, below) */
     size_t used;
     uint64_t version;     /* bumped by every store and clear: a lookup that
                              called __eq__ starts over if it moved */
@@ -37,9 +37,18 @@ typedef struct {
 /* Lookup results. */
 enum { WCPY_FLAT_HIT = 0, WCPY_FLAT_MISS = 1, WCPY_FLAT_UNSETTLED = 2 };
 
+/* The home slot: the top 32 bits of the hash's multiplicative mix, scaled
+ * to the capacity (a multiply and a shift rather than a mask, so that the
+ * capacity need not be a power of two; it stays below 2^32). */
 static inline size_t wcpy_flat_home(const FlatTable *t, Py_hash_t hash)
 {
-    return (size_t)(((uint64_t)hash * 0x9E3779B97F4A7C15ull) >> t->shift);
+    uint64_t top = ((uint64_t)hash * 0x9E3779B97F4A7C15ull) >> 32;
+    return (size_t)((top * (uint64_t)t->cap) >> 32);
+}
+
+static inline size_t wcpy_flat_next(const FlatTable *t, size_t i)
+{
+    return i + 1 == t->cap ? 0 : i + 1;
 }
 
 /* The slow part of wcpy_flat_get: a stored key with the probe's hash that
@@ -56,7 +65,7 @@ static inline int wcpy_flat_get(FlatTable *t, void *probe, Py_hash_t hash, PyObj
     FlatSlot *slots = t->slots;
     if (slots != NULL) {
         size_t i = wcpy_flat_home(t, hash);
-        for (;; i = (i + 1) & t->mask) {
+        for (;; i = wcpy_flat_next(t, i)) {
             FlatSlot *s = &slots[i];
             if (s->key == probe) {
                 t->hits++;
