@@ -174,6 +174,35 @@ def bench_memory(quick: bool) -> dict[str, tuple[float, float]]:
     return out
 
 
+def function_entry_bytes(deco, n: int) -> float:
+    """tracemalloc bytes per entry of an unbounded function cache of n int
+    keys (the keys exist before tracing; the result is None)."""
+    @deco
+    def f(x: int) -> None:
+        return None
+
+    keys = list(range(10**7, 10**7 + n))
+    f(-1)
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for k in keys:
+        f(k)
+    used = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    return used / n
+
+
+def bench_function_memory(quick: bool) -> list[tuple[int, float, float, float]]:
+    """Per entry: functools.cache (a dict), weakcache.cache (the flat table,
+    python/src/flat.c) and a bounded weakcache.lru_cache too large to evict
+    (the C core's entries), at sizes where each table is at a different
+    point of its growth."""
+    sizes = (1000, 10_000, 65_536, 100_000) if quick else (1000, 10_000, 65_536, 100_000, 200_000, 1_000_000)
+    return [(n, function_entry_bytes(functools.cache, n), function_entry_bytes(weakcache.cache, n),
+             function_entry_bytes(weakcache.lru_cache(maxsize=2 * n), n)) for n in sizes]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="fewer rounds and entries (smoke run)")
@@ -191,6 +220,10 @@ def main() -> int:
             print(f"{label:<42} {'-':>10} {wv:>10.1f} {'':>7}")
         else:
             print(f"{label:<42} {fv:>10.1f} {wv:>10.1f} {wv / fv:>7.2f}")
+    print("\nFunction entries (tracemalloc bytes per entry, int keys; the bounded cache never evicts)")
+    print(f"{'entries':>9} {'functools.cache':>16} {'weakcache.cache':>16} {'lru_cache(2n)':>14}")
+    for n, fv, wv, bv in bench_function_memory(args.quick):
+        print(f"{n:>9} {fv:>16.1f} {wv:>16.1f} {bv:>14.1f}")
     return 0
 
 

@@ -15,6 +15,27 @@ def set_name_error(info: Any) -> BaseException:
     return err if isinstance(err, TypeError) else err.__cause__
 
 
+def bytes_per_entry(deco: Callable[..., Any], keys: list[Any], first: Any) -> float:
+    """tracemalloc bytes per entry of a function cache made with `deco`,
+    filled with `keys` (which exist before tracing, as does the result,
+    None) after a first call with `first` (the cache's first allocations)."""
+    @deco
+    def f(x: Any) -> None:
+        return None
+
+    f(first)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for k in keys:
+            f(k)
+        used = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert f.cache_info().currsize == len(keys) + 1
+    return used / len(keys)
+
+
 def bytes_per_instance(cls: type, names: tuple[str, ...] = ("p0", "p1", "p2"), n: int = 3000) -> float:
     """tracemalloc bytes per instance of cls(0), each with `names` read."""
     objs: list[Any] = [None] * n

@@ -155,25 +155,10 @@ def test_wrapper_turned_method_leaves_the_function_path():
 # pointer to x, not as a 1-tuple (key.c, "Stored keys").
 
 def test_wrapped_argument_costs_no_tuple():
-    import tracemalloc
+    from integration_helpers import bytes_per_entry
 
-    def per_entry(deco, n=20_000):
-        @deco
-        def f(x):
-            return None
-
-        keys = [float(i) + 0.5 for i in range(n)]
-        f(-1.5)                    # the cache's first allocations
-        tracemalloc.start()
-        before = tracemalloc.get_traced_memory()[0]
-        for k in keys:
-            f(k)
-        used = tracemalloc.get_traced_memory()[0] - before
-        tracemalloc.stop()
-        assert f.cache_info().currsize == n + 1
-        return used / n
-
-    ours, theirs = per_entry(weakcache.cache), per_entry(functools.cache)
+    keys = [float(i) + 0.5 for i in range(20_000)]
+    ours, theirs = (bytes_per_entry(d, keys, -1.5) for d in (weakcache.cache, functools.cache))
     # ours: a plain function's unbounded cache keeps its entries in 24-byte
     # slots (python/src/flat.c), 1/2 to 3/4 full: at most 48 B an entry, and
     # no 1-tuple (which would add 56 B); functools: the call's args tuple

@@ -11,13 +11,15 @@ core when the wrapper turns out to be a method or async.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import gc
-import tracemalloc
+import itertools
 import weakref
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import pytest
+from integration_helpers import bytes_per_entry
 
 import weakcache
 
@@ -53,6 +55,32 @@ class Collide:
         return f"Collide({self.v})"
 
 
+@contextlib.contextmanager
+def hooked(hook: Callable[[], Any]) -> Iterator[None]:
+    """Collide.__eq__ runs `hook` first, inside the block."""
+    Collide.hook = staticmethod(hook)
+    try:
+        yield
+    finally:
+        Collide.hook = staticmethod(lambda: None)
+
+
+def at_most(times: int, action: Callable[[], Any]) -> Callable[[], None]:
+    """A hook that runs `action` the first `times` times it is called."""
+    left = [times]
+
+    def hook() -> None:
+        if left[0] > 0:
+            left[0] -= 1
+            action()
+
+    return hook
+
+
+def value_of(k: Any) -> tuple[str, Any]:
+    return ("v", getattr(k, "v", k))
+
+
 def run_both(scenario: Callable[[Callable[..., Any]], Any]) -> None:
     """The scenario's outcome with functools.cache and with weakcache.cache."""
     out = [scenario(deco) for deco in BOTH]
@@ -79,48 +107,22 @@ def test_eq_that_stores_into_the_same_cache_mid_lookup() -> None:
     # Every compare adds an entry: the table grows under the lookup, which
     # must start over from the new array and still find its key.
     def scenario(deco):
-        @deco
-        def f(k):
-            return ("v", getattr(k, "v", k))
-
-        n = [0]
-
-        def hook():
-            if n[0] < 200:
-                n[0] += 1
-                f(1000 + n[0])       # a new int key: a store, maybe a growth
-
-        Collide.hook = staticmethod(hook)
-        try:
-            out = [f(Collide(1)), f(Collide(2)), f(Collide(1)), f(Collide(2))]
-        finally:
-            Collide.hook = staticmethod(lambda: None)
-        return out
+        f = deco(value_of)
+        new_keys = itertools.count(1001)   # each a store, some a growth
+        with hooked(at_most(200, lambda: f(next(new_keys)))):
+            return [f(Collide(1)), f(Collide(2)), f(Collide(1)), f(Collide(2))]
 
     run_both(scenario)
 
 
 def test_eq_that_clears_the_cache_mid_lookup() -> None:
     def scenario(deco):
-        @deco
-        def f(k):
-            return ("v", getattr(k, "v", k))
-
-        cleared = [0]
-
-        def hook():
-            if cleared[0] < 3:
-                cleared[0] += 1
-                f.cache_clear()
-
+        f = deco(value_of)
         f(Collide(1))
         for i in range(50):
             f(i)
-        Collide.hook = staticmethod(hook)
-        try:
+        with hooked(at_most(3, f.cache_clear)):
             out = [f(Collide(1)), f(Collide(1)), f(Collide(2)), f(3)]
-        finally:
-            Collide.hook = staticmethod(lambda: None)
         return out, f.cache_info().currsize
 
     run_both(scenario)
@@ -131,25 +133,17 @@ def test_eq_that_raises_leaves_the_cache_working() -> None:
         pass
 
     def scenario(deco):
-        @deco
-        def f(k):
-            return ("v", getattr(k, "v", k))
+        f = deco(value_of)
 
         f(Collide(1))
-        armed = [True]
 
-        def hook():
-            if armed[0]:
-                armed[0] = False
-                raise Boom
+        def boom():
+            raise Boom
 
-        Collide.hook = staticmethod(hook)
-        try:
+        with hooked(at_most(1, boom)):
             with pytest.raises(Boom):
                 f(Collide(2))
             out = [f(Collide(2)), f(Collide(1)), f(Collide(2))]
-        finally:
-            Collide.hook = staticmethod(lambda: None)
         return out, tuple(f.cache_info())
 
     run_both(scenario)
@@ -335,20 +329,10 @@ def test_the_collector_sees_values_and_keys() -> None:
 
 
 def test_memory_per_entry() -> None:
-    def per_entry(deco, n=100_000):
-        @deco
-        def f(x):
-            return None
+    keys = list(range(10**6, 10**6 + 100_000))
 
-        keys = list(range(10**6, 10**6 + n))
-        f(-1)
-        tracemalloc.start()
-        before = tracemalloc.get_traced_memory()[0]
-        for k in keys:
-            f(k)
-        used = tracemalloc.get_traced_memory()[0] - before
-        tracemalloc.stop()
-        return used / n
+    def per_entry(deco):
+        return bytes_per_entry(deco, keys, -1)
 
     # Nothing is allocated per entry: the table's 24-byte slots, 1/2 to 3/4
     # full, 32-48 B an entry (here 47.7 B, the table having just grown).
@@ -467,33 +451,15 @@ def test_a_store_whose_eq_makes_the_wrapper_a_method_stores_in_the_core() -> Non
 
 
 def test_cache_clear_during_the_move_clears() -> None:
-    armed = [False]
-
-    @weakcache.cache
-    def f(k):
-        return k.v
-
-    class K:
-        def __init__(self, v):
-            self.v = v
-
-        def __hash__(self):
-            return 5
-
-        def __eq__(self, other):
-            if armed[0]:
-                armed[0] = False
-                f.cache_clear()
-            return isinstance(other, K) and self.v == other.v
-
+    f = weakcache.cache(value_of)
     for i in range(4):
-        f(K(i))
-    armed[0] = True
+        f(Collide(i))
+    cleared = []
+    with hooked(at_most(1, lambda: cleared.append(f.cache_clear()))):
+        class C:
+            m = f                  # the move's second store compares, and clears
 
-    class C:
-        m = f                      # the move's second store compares, and clears
-
-    assert not armed[0]
+    assert cleared
     info = f.cache_info()
     # the store under way when the clear ran completes; nothing moved after it
     assert (info.hits, info.misses, info.currsize) == (0, 0, 1)
@@ -504,33 +470,18 @@ def test_async_enable_from_code_the_move_runs() -> None:
 
     from weakcache import CacheInfo, _lru_cache_wrapper
 
-    armed = [False]
-
     def inner(*a):
         pass
 
     def outer(*a):
         pass
 
-    class K:
-        def __init__(self, v):
-            self.v = v
-
-        def __hash__(self):
-            return 5
-
-        def __eq__(self, other):
-            if armed[0]:
-                armed[0] = False
-                w._async_enable(inner)
-            return isinstance(other, K) and self.v == other.v
-
-    w = _lru_cache_wrapper(lambda k: k, None, False, CacheInfo)
+    w = _lru_cache_wrapper(value_of, None, False, CacheInfo)
     for i in range(3):
-        w(K(i))
-    armed[0] = True
+        w(Collide(i))
     before = sys.getrefcount(inner), sys.getrefcount(outer)
-    with pytest.raises(TypeError, match="already caches awaited results"):
-        w._async_enable(outer)
+    with hooked(at_most(1, lambda: w._async_enable(inner))):
+        with pytest.raises(TypeError, match="already caches awaited results"):
+            w._async_enable(outer)
     # the nested call's callable is the one kept; the outer one took nothing
     assert (sys.getrefcount(inner), sys.getrefcount(outer)) == (before[0] + 1, before[1])
