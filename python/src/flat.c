@@ -27,7 +27,10 @@
  * A wrapper starts with this table when it is unbounded and has no options
  * (lru.c). Becoming a method (__set_name__) or async moves its entries into
  * the core cache (wcpy_flat_move), which has owners and an in-flight table;
- * a lookup or store whose __eq__ did that stops using the table (`moved`).
+ * a lookup or store whose __eq__ did that goes on in the core (`moved`).
+ * The move stores one entry at a time, and a store's __eq__ may call the
+ * wrapper: such a call sees the entries moved so far, and misses the
+ * others (it computes, as a call racing a clear would).
  *
  * Keys are key.c's stored forms (a tagged pointer for a wrapped lone
  * argument), compared as there: identical pointers are equal; otherwise
@@ -113,8 +116,10 @@ static int find(FlatTable *t, void *probe, Py_hash_t hash, size_t *at)
 int wcpy_flat_get_slow(FlatTable *t, void *probe, Py_hash_t hash, PyObject **value)
 {
     int n;
-    for (n = 0; n < WCPY_FLAT_RESTARTS && !t->moved; n++) {
+    for (n = 0; n < WCPY_FLAT_RESTARTS; n++) {
         size_t at;
+        if (t->moved)   /* __eq__ made the wrapper a method or async */
+            return WCPY_FLAT_MOVED;
         switch (find(t, probe, hash, &at)) {
         case FOUND:
             t->hits++;
@@ -172,7 +177,7 @@ static size_t place(FlatTable *t, const FlatSlot *in)
     }
 }
 
-/* Make room for one more entry: a first array, or one of twice the size.
+/* Make room for one more entry: a first array, or one half as large again.
  * -1 with MemoryError (the table unchanged). */
 static int grow(FlatTable *t)
 {
@@ -304,8 +309,10 @@ int wcpy_flat_move(FlatTable *t, int (*put)(void *ctx, void *key, Py_hash_t hash
         if (s->key == NULL)
             continue;
         r = stop ? 1 : put(ctx, s->key, s->hash, s->value);
-        if (r > 0)
+        if (r > 0) {
             stop = 1;
+            t->cleared++;   /* dropped by that clear, as if it had been there */
+        }
         if (r < 0) {
             if (rc == 0)
                 wc_error_save(&first);   /* kept aside: the decrefs below may run code */

@@ -34,8 +34,8 @@ typedef struct {
                              (its __eq__ ran the move) must not use the table */
 } FlatTable;
 
-/* Lookup results. */
-enum { WCPY_FLAT_HIT = 0, WCPY_FLAT_MISS = 1, WCPY_FLAT_UNSETTLED = 2 };
+/* Lookup results; WCPY_FLAT_MOVED also a store's. */
+enum { WCPY_FLAT_HIT = 0, WCPY_FLAT_MISS = 1, WCPY_FLAT_UNSETTLED = 2, WCPY_FLAT_MOVED = 3 };
 
 /* The home slot: the top 32 bits of the hash's multiplicative mix, scaled
  * to the capacity (a multiply and a shift rather than a mask, so that the
@@ -57,9 +57,10 @@ int wcpy_flat_get_slow(FlatTable *t, void *probe, Py_hash_t hash, PyObject **val
 
 /* Look up a probe (key.c's form, borrowed). WCPY_FLAT_HIT with *value a new
  * reference; WCPY_FLAT_MISS; WCPY_FLAT_UNSETTLED (__eq__ changed the table
- * at every restart: neither a hit nor a miss is counted); -1 with an
- * exception (__eq__ raised). A hit of an identical key runs no Python code
- * and reads one slot. */
+ * at every restart: neither a hit nor a miss is counted); WCPY_FLAT_MOVED
+ * (__eq__ moved the entries into the core: look there, nothing counted
+ * here); -1 with an exception (__eq__ raised). A hit of an identical key
+ * runs no Python code and reads one slot. */
 static inline int wcpy_flat_get(FlatTable *t, void *probe, Py_hash_t hash, PyObject **value)
 {
     FlatSlot *slots = t->slots;
@@ -88,7 +89,6 @@ static inline int wcpy_flat_get(FlatTable *t, void *probe, Py_hash_t hash, PyObj
  * stored because __eq__ kept changing the table; WCPY_FLAT_MOVED not stored
  * because __eq__ moved the entries into the core (store there instead); -1
  * with an exception (MemoryError, or __eq__ raised). */
-#define WCPY_FLAT_MOVED 2
 int wcpy_flat_put(FlatTable *t, void *key, Py_hash_t hash, PyObject *value);
 
 /* Drop every entry: the table is empty before the first key or value is

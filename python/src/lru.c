@@ -324,9 +324,10 @@ PyObject *wcpy_wrapper_call(Wrapper *self, PyObject *const *args, size_t nargsf,
         rec = wcpy_owner_lookup(st->owners, owner_obj);
         r = wc_get(self->cache, rec != NULL ? &rec->owner : &st->owners->no_entries,
                    (uint64_t)hash, key, (void **)&value);
-    } else if (self->flat_on) {
-        r = flat_status(wcpy_flat_get(&self->flat, key, hash, &value));
-    } else {
+    } else if (self->flat_on &&
+               (r = wcpy_flat_get(&self->flat, key, hash, &value)) != WCPY_FLAT_MOVED) {
+        r = flat_status(r);
+    } else {   /* the core; or the flat table's entries went there under us */
         r = wc_get(self->cache, NULL, (uint64_t)hash, key, (void **)&value);
     }
     if (r == WC_OK) {
@@ -357,13 +358,16 @@ static PyObject *wrapper_vectorcall(PyObject *op, PyObject *const *args, size_t 
         if (hash == -1)
             return NULL;
         key = wcpy_lru_probe_single(x);
+        r = WCPY_FLAT_MOVED;
         if (self->flat_on) {
             PyObject *v;
             r = wcpy_flat_get(&self->flat, key, hash, &v);
             if (r == WCPY_FLAT_HIT)
                 return v;
+        }
+        if (r != WCPY_FLAT_MOVED) {
             r = flat_status(r);
-        } else {
+        } else {   /* the core; or the flat table's entries went there under us */
             r = wc_get(self->cache, NULL, (uint64_t)hash, key, &value);
             if (r == WC_OK)
                 return value;   /* retain_value gave us our reference */

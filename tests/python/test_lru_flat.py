@@ -463,6 +463,46 @@ def test_cache_clear_during_the_move_clears() -> None:
     info = f.cache_info()
     # the store under way when the clear ran completes; nothing moved after it
     assert (info.hits, info.misses, info.currsize) == (0, 0, 1)
+    # and the other three count as cleared: one moved before, two never moved
+    assert f.cache_stats().evictions["cleared"] == 3
+
+
+def test_a_lookup_whose_eq_moves_the_entries_finds_its_key_there() -> None:
+    # __eq__ during a lookup puts the wrapper in a class body: the entries
+    # move into the core, and the lookup under way must find its key there
+    # (a hit, as functools counts it), not give up and call the function.
+    class K:
+        __slots__ = ("v",)
+
+        def __init__(self, v: str) -> None:
+            self.v = v
+
+        def __hash__(self) -> int:
+            return 1
+
+        def __eq__(self, other: object) -> bool:
+            Collide.hook()
+            return isinstance(other, K) and self.v == other.v
+
+    def scenario(deco):
+        calls = []
+
+        def f(k):
+            calls.append(k.v)
+            return k.v
+
+        w = deco(f)
+        w(K("a"))
+
+        def make_method():
+            class C:
+                m = w
+
+        with hooked(at_most(1, make_method)):
+            out = w(K("a"))
+        return out, calls, w.cache_info()[:2]
+
+    run_both(scenario)
 
 
 def test_async_enable_from_code_the_move_runs() -> None:
