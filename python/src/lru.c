@@ -682,8 +682,8 @@ static PyMethodDef wrapper_methods[] = {
     {"__set_name__", wrapper_set_name, METH_VARARGS,
      "Called by the class body: from now on the first argument is the owner."},
     {"_debug_stats", wrapper_debug_stats, METH_NOARGS,
-     "Internal: the core's longest probe run, the owner-cycle checks and the most "
-     "references one of them looked at."},
+     "Internal: the longest probe run (the core's index, or the flat table's), the "
+     "owner-cycle checks and the most references one of them looked at."},
     {"__reduce__", wrapper_reduce, METH_NOARGS, NULL},
     WCPY_ASYNC_WRAPPER_METHODS
     {"__copy__", wrapper_copy, METH_NOARGS, NULL},

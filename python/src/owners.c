@@ -57,6 +57,13 @@
  *      that looks the object up meanwhile finds no record.
  *   4. registry_clear (module teardown) restarts its scan after every
  *      release, since the releases may add or remove records.
+ *   5. A record found through the object's list of weak references serves
+ *      lookups only. Stores get theirs from the registry
+ *      (wcpy_owner_get_or_create), so no entry is ever stored under a
+ *      record the registry does not hold: one being created (first in the
+ *      list before it is registered), or one that teardown released while
+ *      someone keeps it alive (weakref.getweakrefs); lookups through those
+ *      find no entries.
  */
 #include "owners.h"
 
