@@ -62,8 +62,9 @@
  *      (wcpy_owner_get_or_create), so no entry is ever stored under a
  *      record the registry does not hold: one being created (first in the
  *      list before it is registered), or one that teardown released while
- *      someone keeps it alive (weakref.getweakrefs); lookups through those
- *      find no entries.
+ *      someone keeps it alive (weakref.getweakrefs). Lookups through those
+ *      find no entries, or, while teardown is still releasing them, entries
+ *      of that very object that are not released yet.
  */
 #include "owners.h"
 
