@@ -63,8 +63,6 @@
 #include "flat.h"
 #include "lru.h"
 
-#include <string.h>
-
 #define WCPY_FLAT_RESTARTS 64   /* as the core's WC_MAX_RESTARTS */
 #define MIN_CAP 8
 #define UNTAG(p) ((PyObject *)((uintptr_t)(p) & ~(uintptr_t)1))
@@ -72,18 +70,15 @@
 enum { FOUND, ABSENT, CHANGED, FAILED };
 
 /* Walk the probe run of (probe, hash). FOUND: *at is the slot of an equal
- * key; ABSENT: *at is the empty slot that ends the run (SIZE_MAX for a
- * table without an array); CHANGED: __eq__ changed the table; FAILED:
- * __eq__ raised. */
+ * key; ABSENT: no such key (a store then places it, place()); CHANGED:
+ * __eq__ changed the table; FAILED: __eq__ raised. */
 static int find(FlatTable *t, void *probe, Py_hash_t hash, size_t *at)
 {
     FlatSlot *slots = t->slots;
     uint64_t version = t->version;
     size_t i;
-    if (slots == NULL) {
-        *at = SIZE_MAX;
+    if (slots == NULL)
         return ABSENT;
-    }
     for (i = wcpy_flat_home(t, hash);; i = wcpy_flat_next(t, i)) {
         FlatSlot *s = &slots[i];
         void *stored = s->key;
@@ -93,10 +88,8 @@ static int find(FlatTable *t, void *probe, Py_hash_t hash, size_t *at)
             *at = i;
             return FOUND;
         }
-        if (stored == NULL) {
-            *at = i;
+        if (stored == NULL)
             return ABSENT;
-        }
         if (s->hash != hash)
             continue;
         hold = Py_NewRef(UNTAG(stored));   /* rule 2 */

@@ -286,6 +286,21 @@ static inline int flat_status(int r)
     }
 }
 
+/* An unowned lookup: the flat table while the wrapper has one, else (or
+ * once __eq__ moved the table's entries there) the core. A core status; on
+ * WC_OK *value is a new reference. */
+static inline int get_unowned(Wrapper *self, void *key, Py_hash_t hash, PyObject **value)
+{
+    if (self->flat_on) {
+        int r = wcpy_flat_get(&self->flat, key, hash, value);
+        if (r == WCPY_FLAT_HIT)
+            return WC_OK;
+        if (r != WCPY_FLAT_MOVED)
+            return flat_status(r);
+    }
+    return wc_get(self->cache, NULL, (uint64_t)hash, key, (void **)value);
+}
+
 /* args[0] is the owner when is_method. */
 PyObject *wcpy_wrapper_call(Wrapper *self, PyObject *const *args, size_t nargsf,
                                    PyObject *kwnames)
@@ -324,11 +339,8 @@ PyObject *wcpy_wrapper_call(Wrapper *self, PyObject *const *args, size_t nargsf,
         rec = wcpy_owner_lookup(st->owners, owner_obj);
         r = wc_get(self->cache, rec != NULL ? &rec->owner : &st->owners->no_entries,
                    (uint64_t)hash, key, (void **)&value);
-    } else if (self->flat_on &&
-               (r = wcpy_flat_get(&self->flat, key, hash, &value)) != WCPY_FLAT_MOVED) {
-        r = flat_status(r);
-    } else {   /* the core; or the flat table's entries went there under us */
-        r = wc_get(self->cache, NULL, (uint64_t)hash, key, (void **)&value);
+    } else {
+        r = get_unowned(self, key, hash, &value);
     }
     if (r == WC_OK) {
         wcpy_lru_probe_release(key);
@@ -352,26 +364,16 @@ static PyObject *wrapper_vectorcall(PyObject *op, PyObject *const *args, size_t 
     if (PyVectorcall_NARGS(nargsf) == 1 && kwnames == NULL && !self->is_method &&
         !self->typed && self->opts == NULL && self->async_miss == NULL && self->maxsize != 0) {
         PyObject *x = args[0];
-        void *value, *key;
+        PyObject *value;
+        void *key;
         Py_hash_t hash = PyObject_Hash(x);
         int r;
         if (hash == -1)
             return NULL;
         key = wcpy_lru_probe_single(x);
-        r = WCPY_FLAT_MOVED;
-        if (self->flat_on) {
-            PyObject *v;
-            r = wcpy_flat_get(&self->flat, key, hash, &v);
-            if (r == WCPY_FLAT_HIT)
-                return v;
-        }
-        if (r != WCPY_FLAT_MOVED) {
-            r = flat_status(r);
-        } else {   /* the core; or the flat table's entries went there under us */
-            r = wc_get(self->cache, NULL, (uint64_t)hash, key, &value);
-            if (r == WC_OK)
-                return value;   /* retain_value gave us our reference */
-        }
+        r = get_unowned(self, key, hash, &value);
+        if (r == WC_OK)
+            return value;   /* a new reference (the core's retain_value, or the table) */
         return after_miss(self, NULL, wcpy_lru_probe_own(key), hash, r, args, nargsf, NULL);
     }
     return wcpy_wrapper_call(self, args, nargsf, kwnames);
