@@ -211,5 +211,5 @@ const wc_ops wcpy_lru_ops = {key_equal, lru_free_key, wcpy_obj_decref, wcpy_obj_
 
 int wcpy_lru_keys_equal(const void *stored, const void *probe)
 {
-    return stored == probe ? 1 : key_equal(NULL, stored, probe);
+    return key_equal(NULL, stored, probe);   /* identity included */
 }
